@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every ctlens test on a fresh Debian machine: installs the system
+# packages the tests need when they are missing, then vets, builds for
+# js/wasm, runs the Go tests (native GPU kernels on Mesa lavapipe, headless
+# Chromium for the browser suite) and a short run of every fuzz target.
+#
+#   scripts/test.sh            everything (what CI runs)
+#   SHORT=1 scripts/test.sh    skip heavy kernel cases and fuzzing (quick local loop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: lavapipe (Vulkan on the CPU) for native GPU
+# tests, chromium for the browser suite, and third-party DICOM readers used as
+# oracles.
+need=(mesa-vulkan-drivers chromium dcmtk libgdcm-tools dicom3tools python3-pydicom python3-numpy)
+missing=()
+for p in "${need[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "== installing: ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== gofmt, go vet (native and js/wasm)"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt: not formatted:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+GOOS=js GOARCH=wasm go vet $(GOOS=js GOARCH=wasm go list ./... | grep -v -e /tools/ -e /server)
+
+echo "== go test"
+short=""
+[ -n "${SHORT:-}" ] && short="-short"
+go test $short -timeout 40m ./...
+
+if [ -z "${SHORT:-}" ]; then
+	echo "== fuzz (10 s per target)"
+	for pkg in $(go list ./...); do
+		dir=$(go list -f '{{.Dir}}' "$pkg")
+		for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //'); do
+			echo "-- $pkg $target"
+			out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s "$pkg" 2>&1) || { echo "$out"; exit 1; }
+		done
+	done
+fi
+echo "== all tests passed"
