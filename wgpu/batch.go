@@ -86,17 +86,21 @@ func (b *Batch) Dispatch(p *Pipeline, g *BindGroup, x, y, z uint32) {
 		return
 	}
 	timed := b.timer != nil && b.n < maxTimedDispatches
+	var pass *webgpu.ComputePassEncoder
 	if timed {
-		b.timer.mark(b.enc, 2*b.n)
+		// The timer opens the pass: in the browser the timestamps are the
+		// pass's own timestampWrites.
+		pass = b.timer.begin(b.enc, 2*b.n)
+	} else {
+		pass = b.enc.BeginComputePass(nil)
 	}
-	pass := b.enc.BeginComputePass(nil)
 	pass.SetPipeline(p.raw)
 	pass.SetBindGroup(0, g.raw, nil)
 	pass.DispatchWorkgroups(x, y, z)
 	pass.End()
 	pass.Release()
 	if timed {
-		b.timer.mark(b.enc, 2*b.n+1)
+		b.timer.end(b.enc, 2*b.n+1)
 		b.labels = append(b.labels, p.spec.Name)
 	}
 	b.n++
@@ -201,29 +205,4 @@ func (b *Batch) submit(src *Buffer, off, size uint64) ([]byte, error) {
 		return nil, nil
 	}
 	return b.d.mapRead(staging, size, src.label)
-}
-
-// mapRead maps a staging buffer and copies its contents out.
-func (d *Device) mapRead(staging *webgpu.Buffer, size uint64, what string) ([]byte, error) {
-	status := webgpu.BufferMapAsyncStatus(0xffffffff)
-	err := staging.MapAsync(webgpu.MapModeRead, 0, size, func(s webgpu.BufferMapAsyncStatus) { status = s })
-	if err != nil {
-		return nil, fmt.Errorf("wgpu: read %q: %w", what, err)
-	}
-	for status == 0xffffffff {
-		if err := d.Lost(); err != nil {
-			return nil, err
-		}
-		d.poll()
-	}
-	if status != webgpu.BufferMapAsyncStatusSuccess {
-		if err := d.Lost(); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("wgpu: read %q: map failed: status %d", what, status)
-	}
-	out := make([]byte, size)
-	copy(out, staging.GetMappedRange(0, uint(size)))
-	staging.Unmap()
-	return out, nil
 }

@@ -105,7 +105,7 @@ func (b *Buffer) Write(off uint64, data []byte) error {
 	}
 	var werr error
 	err := b.d.scope(fmt.Sprintf("write buffer %q", b.label), func() {
-		werr = b.d.queue.WriteBuffer(b.raw, off, data)
+		werr = b.d.writeBuffer(b.raw, off, data)
 	})
 	if err == nil {
 		err = werr

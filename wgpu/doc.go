@@ -10,6 +10,10 @@
 // plus a list of binding kinds, buffers as bytes.
 //
 // The native and browser builds are file pairs (open_native.go / open_js.go,
-// scope_native.go / scope_js.go) with the same names; everything else is
-// shared and written against cogentcore/webgpu's common API.
+// scope_native.go / scope_js.go, timing_native.go / timing_js.go) with the
+// same names; everything else is shared and written against
+// cogentcore/webgpu's common API. In the browser, Open, error scopes and
+// readbacks await JS promises, blocking the calling goroutine: call them
+// from a goroutine of your own, never from a js.FuncOf callback (the UI
+// goroutine), whose promise reactions could then never run.
 package wgpu

@@ -132,6 +132,44 @@ func (d *Device) closePlatform() {
 	}
 }
 
-// wait blocks until submitted work has progressed; the browser does this
+// poll blocks until submitted work has progressed; the browser does this
 // through promises instead.
 func (d *Device) poll() { d.raw.Poll(true, nil) }
+
+// mapRead maps a staging buffer and copies its contents out, polling the
+// device until the map completes. (The browser build awaits mapAsync's
+// promise instead: open_js.go.)
+func (d *Device) mapRead(staging *webgpu.Buffer, size uint64, what string) ([]byte, error) {
+	status := webgpu.BufferMapAsyncStatus(0xffffffff)
+	err := staging.MapAsync(webgpu.MapModeRead, 0, size, func(s webgpu.BufferMapAsyncStatus) { status = s })
+	if err != nil {
+		return nil, fmt.Errorf("wgpu: read %q: %w", what, err)
+	}
+	for status == 0xffffffff {
+		if err := d.Lost(); err != nil {
+			return nil, err
+		}
+		d.poll()
+	}
+	if status != webgpu.BufferMapAsyncStatusSuccess {
+		if err := d.Lost(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("wgpu: read %q: map failed: status %d", what, status)
+	}
+	out := make([]byte, size)
+	copy(out, staging.GetMappedRange(0, uint(size)))
+	staging.Unmap()
+	return out, nil
+}
+
+// computePipelineDescriptor builds a labelled descriptor; the label shows
+// in wgpu-native's messages. (cogentcore's js descriptor has no label.)
+func computePipelineDescriptor(label string, layout *webgpu.PipelineLayout, stage webgpu.ProgrammableStageDescriptor) *webgpu.ComputePipelineDescriptor {
+	return &webgpu.ComputePipelineDescriptor{Label: label, Layout: layout, Compute: stage}
+}
+
+// writeBuffer queues a write of data into buf at off.
+func (d *Device) writeBuffer(buf *webgpu.Buffer, off uint64, data []byte) error {
+	return d.queue.WriteBuffer(buf, off, data)
+}

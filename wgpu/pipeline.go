@@ -128,11 +128,8 @@ func (d *Device) buildPipeline(spec PipelineSpec) (*Pipeline, error) {
 			return
 		}
 		defer pl.Release()
-		p.raw, cerr = d.raw.CreateComputePipeline(&webgpu.ComputePipelineDescriptor{
-			Label:   spec.Name,
-			Layout:  pl,
-			Compute: webgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: spec.Entry},
-		})
+		p.raw, cerr = d.raw.CreateComputePipeline(computePipelineDescriptor(spec.Name, pl,
+			webgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: spec.Entry}))
 	})
 	if err == nil && cerr != nil {
 		err = fmt.Errorf("wgpu: %s: %w", op, cerr)

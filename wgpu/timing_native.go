@@ -35,7 +35,14 @@ func (d *Device) newTimer(n int) (*timer, error) {
 	return t, err
 }
 
-func (t *timer) mark(enc *webgpu.CommandEncoder, i int) { enc.WriteTimestamp(t.qs, uint32(i)) }
+// begin writes timestamp i on the encoder and opens the dispatch's pass.
+func (t *timer) begin(enc *webgpu.CommandEncoder, i int) *webgpu.ComputePassEncoder {
+	enc.WriteTimestamp(t.qs, uint32(i))
+	return enc.BeginComputePass(nil)
+}
+
+// end writes timestamp i after the pass has ended.
+func (t *timer) end(enc *webgpu.CommandEncoder, i int) { enc.WriteTimestamp(t.qs, uint32(i)) }
 
 func (t *timer) resolve(enc *webgpu.CommandEncoder, n int) {
 	if n == 0 {
