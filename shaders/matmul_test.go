@@ -126,4 +126,3 @@ func checkMatMulKernel(t *testing.T, k Kernel, f matmulFeatures) {
 		t.Errorf("%s: y is not read_write", k.Name)
 	}
 }
-
