@@ -2,6 +2,7 @@ package shaders
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -20,6 +21,11 @@ type GEMVVariant struct {
 	Rows uint8
 	// Subgroups reduces with subgroupAdd: browser only (NeedsSubgroups).
 	Subgroups bool
+	// PackedDot4 (Int8 only) quantizes x to int8 per block of 32 inside
+	// the kernel and multiplies with dot4I8Packed: browser only
+	// (NeedsPackedDot4). Its reference is MatMulDP4Ref, not MatMulRef:
+	// quantizing x changes the result, within MatMulDP4Bound.
+	PackedDot4 bool
 }
 
 // gemv geometry: WG threads as NG groups of TPR threads, each group
@@ -35,6 +41,9 @@ const (
 	// gemvSGSlots bounds the subgroups of a workgroup: WebGPU subgroup
 	// sizes are at least 4.
 	gemvSGSlots = gemvWG / 4
+	// gemvDP4Chunk is the x elements (all MT rows) a PackedDot4 workgroup
+	// quantizes at a time: 16 per thread, two threads per block of 32.
+	gemvDP4Chunk = 16 * gemvWG
 )
 
 // rowsPerWorkgroup is RPW, the rows of W one workgroup covers.
@@ -56,6 +65,9 @@ func (v GEMVVariant) rows() int {
 
 func (v GEMVVariant) String() string {
 	s := "gemv/" + v.features().name() + fmt.Sprintf("/m%d", v.rows())
+	if v.PackedDot4 {
+		s += "/dp4"
+	}
 	if v.Subgroups {
 		s += "/sg"
 	}
@@ -74,14 +86,27 @@ func GEMVRows(m int) uint8 {
 	return 4
 }
 
-// GEMV returns the kernel for v. Bindings: params, x, w, [wscale], [b], [seg], y.
+// GEMV returns the kernel for v. Bindings: params, x, w, [wscale], [b],
+// [seg], y, the same for every variant of one set of features, so a
+// variant picked at run time (GEMVPick) is a drop-in replacement.
 func GEMV(v GEMVVariant) Kernel {
+	if v.PackedDot4 && v.DType != Int8 {
+		panic(fmt.Sprintf("shaders: gemv PackedDot4 with %s weights (int8 only)", v.DType))
+	}
 	f := v.features()
 	binds, bs := f.source()
 	mt := v.rows()
 	consts := append(f.consts(),
 		Const{"WG", gemvWG}, Const{"TPR", gemvTPR}, Const{"NG", gemvNG}, Const{"MT", mt},
 		Const{"RPT", gemvAcc / mt}, Const{"ACC", gemvAcc}, Const{"RPW", v.rowsPerWorkgroup()})
+	dot := "gemv_dot.wgsl"
+	if v.PackedDot4 {
+		dot = "gemv_dp4.wgsl"
+		kc := gemvDP4Chunk / mt
+		consts = append(consts, Const{"DP4_KC", kc}, Const{"DP4_KCB", kc / GroupSize},
+			Const{"DP4_XQ", gemvDP4Chunk / 4}, Const{"DP4_XS", gemvDP4Chunk / GroupSize},
+			Const{"DP4_MTW", 8 * mt}, Const{"DP4_INV127", math.Float32bits(dp4Inv127)})
+	}
 	entry, enable := "gemv_workgroup.wgsl", ""
 	if v.Subgroups {
 		entry, enable = "gemv_subgroups.wgsl", "subgroups"
@@ -90,21 +115,27 @@ func GEMV(v GEMVVariant) Kernel {
 		consts = append(consts, Const{"PARTIAL", gemvWG * gemvAcc})
 	}
 	return Kernel{
-		Name:           v.String(),
-		File:           "gemv.wgsl",
-		Source:         render(MatMulParams{}, consts, enable, binds, "act.wgsl", "matmul.wgsl", "gemv.wgsl", entry),
-		Entry:          "main",
-		Bindings:       bs,
-		NeedsSubgroups: v.Subgroups,
+		Name:            v.String(),
+		File:            "gemv.wgsl",
+		Source:          render(MatMulParams{}, consts, enable, binds, "act.wgsl", "matmul.wgsl", "gemv.wgsl", dot, entry),
+		Entry:           "main",
+		Bindings:        bs,
+		NeedsSubgroups:  v.Subgroups,
+		NeedsPackedDot4: v.PackedDot4,
 	}
 }
 
 // gemvWorkgroupBytes is the workgroup memory the variant declares.
 func gemvWorkgroupBytes(v GEMVVariant) int {
+	b := 4 * gemvWG * gemvAcc
 	if v.Subgroups {
-		return 4*gemvSGSlots*gemvNG*gemvAcc + 4
+		b = 4*gemvSGSlots*gemvNG*gemvAcc + 4
 	}
-	return 4 * gemvWG * gemvAcc
+	if v.PackedDot4 {
+		// codes, a scale per block, a max per half block
+		b += gemvDP4Chunk + 4*gemvDP4Chunk/GroupSize + 4*gemvWG
+	}
+	return b
 }
 
 // GEMVGrid covers N in blocks of RPW rows (x·y) and M in tiles of the
@@ -118,7 +149,7 @@ func GEMVGrid(v GEMVVariant, p MatMulParams) [3]uint32 {
 func init() {
 	register(family{
 		Name:  "gemv",
-		Files: append([]string{"gemv.wgsl", "gemv_workgroup.wgsl", "gemv_subgroups.wgsl"}, matmulFiles...),
+		Files: append([]string{"gemv.wgsl", "gemv_dot.wgsl", "gemv_dp4.wgsl", "gemv_workgroup.wgsl", "gemv_subgroups.wgsl"}, matmulFiles...),
 		Cases: gemvCases,
 	})
 }
@@ -170,6 +201,29 @@ func gemvCases() []Case {
 	add(mmCase{dt: Int4, m: 1, n: 257, k: 1024, bias: true, sg: true})
 	add(mmCase{dt: F32, m: 3, n: 9, k: 7, rows: 4, act: ActSiLU, acc: true, sg: true})
 	add(mmCase{dt: F16, m: 2, n: 1, k: 34, rows: 2, sg: true, seg: []uint32{0, 2}})
+	// Packed int8 dot products (browser only, skipped natively), checked
+	// against the reference that quantizes x the same way: the int8 shapes
+	// above, each epilogue feature once, several rows of x (chunks of
+	// 4096/Rows columns: K = 1056 ends on a one-block chunk, K = 8192 takes
+	// two at Rows = 1), strides, a segment, the inputs that break things,
+	// and both reductions.
+	for _, s := range [][3]int{{1, 1, 32}, {1, 257, 96}, {1, 3, 1024}, {1, 33, 3072}} {
+		add(mmCase{dt: Int8, m: s[0], n: s[1], k: s[2], dp4: true})
+	}
+	add(mmCase{dt: Int8, m: 1, n: 65, k: 96, bias: true, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 17, k: 64, act: ActGELUTanh, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 257, k: 1024, acc: true, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 9, k: 8192, dp4: true})
+	add(mmCase{dt: Int8, m: 2, n: 17, k: 2048, rows: 2, dp4: true})
+	add(mmCase{dt: Int8, m: 3, n: 33, k: 1056, rows: 4, bias: true, dp4: true})
+	add(mmCase{dt: Int8, m: 7, n: 9, k: 96, rows: 4, act: ActSiLU, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 33, k: 64, ldx: 96, ldy: 100, ycol: 50, acc: true, dp4: true})
+	add(mmCase{dt: Int8, m: 6, n: 33, k: 64, rows: 4, seg: []uint32{0, 2, 2, 3, 5, 1}, expert: 1, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 33, k: 64, bias: true, act: ActGELUErf, x: xZeros, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 257, k: 96, x: xImpulse, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 9, k: 1024, x: xLarge, act: ActSiLU, dp4: true})
+	add(mmCase{dt: Int8, m: 1, n: 257, k: 1024, bias: true, sg: true, dp4: true})
+	add(mmCase{dt: Int8, m: 3, n: 9, k: 96, rows: 4, acc: true, sg: true, dp4: true})
 	// Phi-3-mini at decode: q/k/v-sized and gate_up projections (int4),
 	// and down_proj with the residual add.
 	add(mmCase{dt: Int4, m: 1, n: 3072, k: 3072, heavy: true})
@@ -181,7 +235,7 @@ func gemvCases() []Case {
 // gemv builds the gemv case of c.
 func (c mmCase) gemv() Case {
 	v := GEMVVariant{DType: c.dt, Bias: c.bias, Act: c.act, Accumulate: c.acc,
-		Segmented: c.seg != nil, Rows: c.rows, Subgroups: c.sg}
+		Segmented: c.seg != nil, Rows: c.rows, Subgroups: c.sg, PackedDot4: c.dp4}
 	p := c.params()
 	k := GEMV(v)
 	return c.build("gemv", strings.TrimPrefix(v.String(), "gemv/"), Step{Kernel: k, Params: p, Grid: GEMVGrid(v, p)},

@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let lid = lid3.x;
     let group = lid / TPR;
-    var acc = gemv_dot(n0 + group * RPT, lid % TPR, rows);
+    var acc = gemv_dot(n0 + group * RPT, lid, rows);
 
     var slot = 0u;
     if (sg_lane == 0u) {

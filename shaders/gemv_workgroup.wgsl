@@ -20,7 +20,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let lane = lid % TPR;
     let base = lid - lane; // the group's first slot
     let n = n0 + (lid / TPR) * RPT;
-    var acc = gemv_dot(n, lane, rows);
+    var acc = gemv_dot(n, lid, rows);
     for (var a = 0u; a < ACC; a = a + 1u) {
         partial[a * WG + lid] = acc[a];
     }

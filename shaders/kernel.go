@@ -42,6 +42,10 @@ type Kernel struct {
 	// NeedsSubgroups marks browser-only variants using WGSL subgroup
 	// built-ins (`enable subgroups;`).
 	NeedsSubgroups bool
+	// NeedsPackedDot4 marks browser-only variants using dot4I8Packed and
+	// pack4xI8 (the packed_4x8_integer_dot_product language extension,
+	// which needs no `enable` but which naga rejects).
+	NeedsPackedDot4 bool
 }
 
 // Binding returns the index of the named binding, or -1.

@@ -139,6 +139,7 @@ type mmCase struct {
 	acc            bool
 	rows           uint8 // gemv only
 	sg             bool  // gemv only
+	dp4            bool  // gemv only: PackedDot4, checked against MatMulDP4Ref
 	ldx, ldy, ycol int   // 0: dense
 	seg            []uint32
 	expert         int
@@ -218,6 +219,14 @@ func (c mmCase) build(family, variant string, step Step, sample [2]int) Case {
 	// The kernels add the same products as the reference in another order
 	// (vec4 dots, strided lanes, a tree): f32 rounding, NMSE ~1e-13 here.
 	ch := Check{Buffer: "y", Tol: Tol{NMSE: 1e-10}}
+	ref, refAt := MatMulRef, MatMulRefAt
+	if c.dp4 {
+		// The packed kernel and MatMulDP4Ref agree on every code and every
+		// i32 group sum; only the f32 sum of K/32 scaled groups runs in
+		// another order, so the tolerance is tighter than the f32 paths'.
+		ch.Tol = Tol{NMSE: 1e-12}
+		ref, refAt = MatMulDP4Ref, MatMulDP4RefAt
+	}
 	if c.x == xImpulse && c.act == ActNone {
 		// One nonzero product per sum: no rounding anywhere.
 		ch.Tol = Tol{Exact: true}
@@ -226,7 +235,7 @@ func (c mmCase) build(family, variant string, step Step, sample [2]int) Case {
 		first, end := MatMulRows(p, c.seg)
 		for _, mn := range sampleOutputs(seed, first, end, c.n, sample[0], sample[1]) {
 			i := mn[0]*int(p.LdY) + int(p.YCol) + mn[1]
-			v := MatMulRefAt(x, w, b, c.act, p, mn[0], mn[1])
+			v := refAt(x, w, b, c.act, p, mn[0], mn[1])
 			if c.acc {
 				v += y0[i]
 			}
@@ -235,7 +244,7 @@ func (c mmCase) build(family, variant string, step Step, sample [2]int) Case {
 		}
 	} else {
 		ch.Want = append([]float32(nil), y0...)
-		MatMulRef(ch.Want, x, w, b, c.act, c.acc, p, c.seg)
+		ref(ch.Want, x, w, b, c.act, c.acc, p, c.seg)
 	}
 	return Case{Family: family, Name: name, Buffers: bufs, Steps: []Step{step}, Checks: []Check{ch}, Heavy: c.heavy}
 }

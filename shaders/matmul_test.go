@@ -5,13 +5,18 @@ import (
 	"testing"
 )
 
-// allGEMV lists every gemv variant.
+// allGEMV lists every gemv variant (PackedDot4 with int8 weights only).
 func allGEMV() []GEMVVariant {
 	var out []GEMVVariant
 	for _, f := range allMatMulFeatures() {
 		for _, rows := range []uint8{1, 2, 4} {
 			for _, sg := range []bool{false, true} {
-				out = append(out, GEMVVariant{f.DType, f.Bias, f.Act, f.Accumulate, f.Segmented, rows, sg})
+				for _, dp4 := range []bool{false, true} {
+					if dp4 && f.DType != Int8 {
+						continue
+					}
+					out = append(out, GEMVVariant{f.DType, f.Bias, f.Act, f.Accumulate, f.Segmented, rows, sg, dp4})
+				}
 			}
 		}
 	}
@@ -56,6 +61,10 @@ func TestGEMVVariants(t *testing.T) {
 		checkMatMulKernel(t, k, v.features())
 		if k.NeedsSubgroups != v.Subgroups || strings.HasPrefix(k.Source, "enable subgroups;") != v.Subgroups {
 			t.Errorf("%s: subgroups flag and enable line disagree", k.Name)
+		}
+		// naga rejects dot4I8Packed: only the flagged variants may use it.
+		if k.NeedsPackedDot4 != v.PackedDot4 || strings.Contains(k.Source, "dot4I8Packed(") != v.PackedDot4 {
+			t.Errorf("%s: packed-dot4 flag and source disagree", k.Name)
 		}
 	}
 	// Grids: z covers M in tiles of Rows, x·y the rows of W in blocks.

@@ -25,6 +25,12 @@ type Features struct {
 	// SubgroupsUsable likewise: the feature is granted and WGSL subgroup
 	// built-ins compile on this build.
 	SubgroupsUsable bool `json:"subgroups_usable"`
+	// PackedDot4Usable: WGSL's dot4I8Packed and pack4xI8 compile. They are
+	// a language extension (packed_4x8_integer_dot_product) of the
+	// compiler, not a device feature: browsers list it in
+	// navigator.gpu.wgslLanguageFeatures; the naga inside wgpu-native
+	// lacks it.
+	PackedDot4Usable bool `json:"packed_dot4_usable"`
 }
 
 // Limits are the device limits that compute code must respect. They are the

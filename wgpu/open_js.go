@@ -167,12 +167,21 @@ func openPlatform(opt Options) (d *Device, err error) {
 			TimestampQuery: has("timestamp-query"),
 			// Tint, the browser's compiler, takes `enable f16;` and
 			// `enable subgroups;` whenever the device has the feature.
-			ShaderF16Usable: has("shader-f16"),
-			SubgroupsUsable: has("subgroups"),
+			ShaderF16Usable:  has("shader-f16"),
+			SubgroupsUsable:  has("subgroups"),
+			PackedDot4Usable: hasWGSLLanguageFeature(gpu, "packed_4x8_integer_dot_product"),
 		},
 		Limits: limitsFromJS(jsDev.Get("limits")),
 	}
 	return d, nil
+}
+
+// hasWGSLLanguageFeature reports whether the browser's WGSL compiler has a
+// language extension, from navigator.gpu.wgslLanguageFeatures (a set-like
+// object; browsers from before it existed have none of the extensions).
+func hasWGSLLanguageFeature(gpu js.Value, name string) bool {
+	lf := gpu.Get("wgslLanguageFeatures")
+	return lf.Truthy() && lf.Get("has").Type() == js.TypeFunction && lf.Call("has", name).Bool()
 }
 
 // adapterInfoJS reads GPUAdapter.info (or the older requestAdapterInfo()).

@@ -70,10 +70,11 @@ func openPlatform(opt Options) (*Device, error) {
 		Features: Features{
 			ShaderF16:      raw.HasFeature(webgpu.FeatureNameShaderF16),
 			TimestampQuery: raw.HasFeature(webgpu.FeatureNameTimestampQuery),
-			// wgpu-native's naga rejects `enable` directives and subgroup
-			// built-ins, so neither is usable from WGSL natively.
-			ShaderF16Usable: false,
-			SubgroupsUsable: false,
+			// wgpu-native's naga rejects `enable` directives, subgroup
+			// built-ins and dot4I8Packed, so none is usable natively.
+			ShaderF16Usable:  false,
+			SubgroupsUsable:  false,
+			PackedDot4Usable: false,
 		},
 		Limits: limitsFrom(dl),
 	}

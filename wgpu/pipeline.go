@@ -33,6 +33,9 @@ type PipelineSpec struct {
 	// NeedsSubgroups marks browser-only variants that use WGSL subgroup
 	// built-ins; they are refused on devices without usable subgroups.
 	NeedsSubgroups bool
+	// NeedsPackedDot4 marks variants that use dot4I8Packed / pack4xI8;
+	// they are refused where Features.PackedDot4Usable is false.
+	NeedsPackedDot4 bool
 }
 
 // Key identifies a spec in the pipeline cache: two specs with the same
@@ -58,6 +61,9 @@ func (p *Pipeline) Name() string { return p.spec.Name }
 func (d *Device) Pipeline(spec PipelineSpec) (*Pipeline, error) {
 	if spec.NeedsSubgroups && !d.info.Features.SubgroupsUsable {
 		return nil, fmt.Errorf("wgpu: pipeline %q needs WGSL subgroups, which %s does not offer", spec.Name, d.info.Adapter.Name)
+	}
+	if spec.NeedsPackedDot4 && !d.info.Features.PackedDot4Usable {
+		return nil, fmt.Errorf("wgpu: pipeline %q needs WGSL packed_4x8_integer_dot_product, which the shader compiler for %s lacks", spec.Name, d.info.Adapter.Name)
 	}
 	if n := storageCount(spec.Bindings); n > d.info.Limits.MaxStorageBuffersPerShaderStage {
 		return nil, fmt.Errorf("wgpu: pipeline %q binds %d storage buffers; the device allows %d", spec.Name, n, d.info.Limits.MaxStorageBuffersPerShaderStage)

@@ -57,16 +57,19 @@ func Spec(k shaders.Kernel) wgpu.PipelineSpec {
 	for i, b := range k.Bindings {
 		kinds[i] = Kind(b.Access)
 	}
-	return wgpu.PipelineSpec{Name: k.Name, Source: k.Source, Entry: k.Entry, Bindings: kinds, NeedsSubgroups: k.NeedsSubgroups}
+	return wgpu.PipelineSpec{Name: k.Name, Source: k.Source, Entry: k.Entry, Bindings: kinds,
+		NeedsSubgroups: k.NeedsSubgroups, NeedsPackedDot4: k.NeedsPackedDot4}
 }
 
 // Run executes one case on d and compares every check.
 func Run(ctx context.Context, d *wgpu.Device, c shaders.Case) Result {
 	res := Result{Case: c.FullName()}
+	f := d.Info().Features
+	feats := shaders.DeviceFeatures{Subgroups: f.SubgroupsUsable, PackedDot4: f.PackedDot4Usable, ShaderF16: f.ShaderF16Usable}
 	for _, s := range c.Steps {
 		res.Kernels = append(res.Kernels, s.Kernel.Name)
-		if s.Kernel.NeedsSubgroups && !d.Info().Features.SubgroupsUsable {
-			res.Skipped = "needs WGSL subgroups, which this device's compiler lacks"
+		if why := s.Kernel.Unsupported(feats); why != "" {
+			res.Skipped = why
 			return res
 		}
 	}

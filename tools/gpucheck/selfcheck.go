@@ -27,6 +27,7 @@ func selfChecks(ctx context.Context, d *wgpu.Device) []SelfCheck {
 		{"validation-at-submit", checkValidationAtSubmit},
 		{"too-large", checkTooLarge},
 		{"subgroups", checkSubgroups},
+		{"packed-dot4", checkPackedDot4},
 		{"shader-f16", checkF16},
 		{"device-lost", checkDeviceLost},
 	}
@@ -256,6 +257,65 @@ func checkSubgroups(ctx context.Context, d *wgpu.Device) (string, error) {
 		}
 	}
 	return fmt.Sprintf("subgroup size %d", sg), nil
+}
+
+// packedDot4Pairs are the operands of the packed-dot4 check: the extremes
+// (−128·−128, 127·−128), mixed signs and zeros.
+var packedDot4Pairs = [][2]uint32{
+	{0x80808080, 0x80808080}, {0x7f7f7f7f, 0x80808080}, {0x01ff7f80, 0x02fe8180},
+	{0x00000000, 0x12345678}, {0xdeadbeef, 0x0badf00d}, {0x7f01ff80, 0x7f7f7f7f},
+}
+
+// packedDot4WGSL computes dot4I8Packed of each pair and one pack4xI8.
+func packedDot4WGSL() string {
+	var b strings.Builder
+	b.WriteString("@group(0) @binding(0) var<storage, read_write> y: array<i32>;\n@compute @workgroup_size(1)\nfn main() {\n")
+	for i, p := range packedDot4Pairs {
+		fmt.Fprintf(&b, "\ty[%d] = dot4I8Packed(%du, %du);\n", i, p[0], p[1])
+	}
+	fmt.Fprintf(&b, "\ty[%d] = bitcast<i32>(pack4xI8(vec4<i32>(-1, 127, -128, 5)));\n}\n", len(packedDot4Pairs))
+	return b.String()
+}
+
+// dot4I8 is dot4I8Packed in Go: the four signed bytes of a times b's.
+func dot4I8(a, b uint32) int32 {
+	var s int32
+	for j := 0; j < 32; j += 8 {
+		s += int32(int8(a>>j)) * int32(int8(b>>j))
+	}
+	return s
+}
+
+// checkPackedDot4 runs dot4I8Packed and pack4xI8 where the device says the
+// packed_4x8_integer_dot_product extension is usable, against Go's
+// arithmetic; elsewhere it checks that such a pipeline is refused up front
+// (by the runtime, naming the extension) rather than sent to the compiler.
+func checkPackedDot4(ctx context.Context, d *wgpu.Device) (string, error) {
+	spec := wgpu.PipelineSpec{Name: "selfcheck/packed-dot4", Source: packedDot4WGSL(), Entry: "main",
+		Bindings: []wgpu.BindingKind{wgpu.ReadWrite}, NeedsPackedDot4: true}
+	if !d.Info().Features.PackedDot4Usable {
+		_, err := d.Pipeline(spec)
+		if err == nil {
+			return "", errors.New("a packed-dot4 pipeline compiled on a device without the extension")
+		}
+		if !strings.Contains(err.Error(), "packed_4x8_integer_dot_product") {
+			return "", fmt.Errorf("packed-dot4 pipeline: err = %v, want the runtime's refusal naming the extension", err)
+		}
+		return "not usable on this device: refused as it should be", nil
+	}
+	out, err := runOne(ctx, d, spec, uint64(4*(len(packedDot4Pairs)+1)), 1)
+	if err != nil {
+		return "", err
+	}
+	for i, p := range packedDot4Pairs {
+		if got, want := int32(out[i]), dot4I8(p[0], p[1]); got != want {
+			return "", fmt.Errorf("dot4I8Packed(%#x, %#x) = %d, want %d", p[0], p[1], got, want)
+		}
+	}
+	if got := out[len(packedDot4Pairs)]; got != 0x05807fff {
+		return "", fmt.Errorf("pack4xI8(-1, 127, -128, 5) = %#x, want 0x05807fff", got)
+	}
+	return "dot4I8Packed and pack4xI8 ran", nil
 }
 
 const f16WGSL = `enable f16;
