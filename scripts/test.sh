@@ -17,6 +17,9 @@ missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm (the tokenizer parity test installs @huggingface/tokenizers with it)
+# ships inside some nodejs builds and as its own package in Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
 	echo "== installing: ${missing[*]}"
 	sudo=""
