@@ -23,52 +23,64 @@ func RandomWeights(cfg Config, seed int64, dt shaders.DType) (MapSource, error) 
 	r := &randomSource{src: MapSource{}, rng: rand.New(rand.NewSource(seed)), dt: dt}
 	v, lc := cfg.Vision, cfg.LLM
 	cv, fv, c := v.HiddenSize, v.Intermediate, lc.HiddenSize
-
-	r.matrix(VisionName("embeddings.patch_embedding.weight"), r.uniform(cv*v.PatchK(), 1/math.Sqrt(float64(v.PatchK()))), cv, v.PatchK(), cv, v.NumChannels, v.PatchSize, v.PatchSize)
-	r.vector(VisionName("embeddings.position_embedding.weight"), r.uniform(v.Tokens()*cv, 0.5), v.Tokens(), cv)
-	if v.ClassToken {
-		r.vector(VisionName("embeddings.class_embedding"), r.uniform(cv, 0.5), cv)
-	}
-	r.norm(VisionName("pre_layrnorm"), cv, true)
-	r.norm(VisionName("post_layernorm"), cv, true)
 	g, eg, dtext := cfg.MoE.Tasks, cfg.MoE.ExpertsPerTask, cfg.MoE.RouterTextDim
-	for l := 0; l < v.NumLayers; l++ {
-		n := func(s string) string { return VisionLayerName(l, s) }
-		r.norm(n("layer_norm1"), cv, true)
-		for _, p := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
-			r.linear(n("self_attn."+p), cv, cv, true)
+
+	// A bare vision tower (CLIPVisionModel) or a bare decoder
+	// (Phi3ForCausalLM) gets only its own tensors.
+	if cfg.HasVision() {
+		r.matrix(VisionName("embeddings.patch_embedding.weight"), r.uniform(cv*v.PatchK(), 1/math.Sqrt(float64(v.PatchK()))), cv, v.PatchK(), cv, v.NumChannels, v.PatchSize, v.PatchSize)
+		r.vector(VisionName("embeddings.position_embedding.weight"), r.uniform(v.Tokens()*cv, 0.5), v.Tokens(), cv)
+		if v.ClassToken {
+			r.vector(VisionName("embeddings.class_embedding"), r.uniform(cv, 0.5), cv)
 		}
-		r.norm(n("layer_norm2"), cv, true)
-		fc1 := r.uniform(fv*cv, 1/math.Sqrt(float64(cv)))
-		fc2 := r.uniform(cv*fv, 1/math.Sqrt(float64(fv)))
-		r.matrix(n("mlp.fc1.weight"), fc1, fv, cv)
-		r.vector(n("mlp.fc1.bias"), r.uniform(fv, 0.02), fv)
-		r.matrix(n("mlp.fc2.weight"), fc2, cv, fv)
-		r.vector(n("mlp.fc2.bias"), r.uniform(cv, 0.02), cv)
-		if cfg.IsMoE(l) {
-			// The token router sees [x ; P·pool].
-			r.linear(n("mlp.router"), g*eg, cv+dtext, true)
-			for j := 0; j < g*eg; j++ {
-				e := func(s string) string { return ExpertName(l, j, s) }
-				r.matrix(e("fc1.weight"), r.perturb(fc1, 0.5), fv, cv)
-				r.vector(e("fc1.bias"), r.uniform(fv, 0.02), fv)
-				r.matrix(e("fc2.weight"), r.perturb(fc2, 0.5), cv, fv)
-				r.vector(e("fc2.bias"), r.uniform(cv, 0.02), cv)
+		r.norm(VisionName("pre_layrnorm"), cv, true)
+		r.norm(VisionName("post_layernorm"), cv, true)
+		for l := 0; l < v.NumLayers; l++ {
+			n := func(s string) string { return VisionLayerName(l, s) }
+			r.norm(n("layer_norm1"), cv, true)
+			for _, p := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
+				r.linear(n("self_attn."+p), cv, cv, true)
+			}
+			r.norm(n("layer_norm2"), cv, true)
+			fc1 := r.uniform(fv*cv, 1/math.Sqrt(float64(cv)))
+			fc2 := r.uniform(cv*fv, 1/math.Sqrt(float64(fv)))
+			r.matrix(n("mlp.fc1.weight"), fc1, fv, cv)
+			r.vector(n("mlp.fc1.bias"), r.uniform(fv, 0.02), fv)
+			r.matrix(n("mlp.fc2.weight"), fc2, cv, fv)
+			r.vector(n("mlp.fc2.bias"), r.uniform(cv, 0.02), cv)
+			if cfg.IsMoE(l) {
+				// The token router sees [x ; P·pool].
+				r.linear(n("mlp.router"), g*eg, cv+dtext, true)
+				for j := 0; j < g*eg; j++ {
+					e := func(s string) string { return ExpertName(l, j, s) }
+					r.matrix(e("fc1.weight"), r.perturb(fc1, 0.5), fv, cv)
+					r.vector(e("fc1.bias"), r.uniform(fv, 0.02), fv)
+					r.matrix(e("fc2.weight"), r.perturb(fc2, 0.5), cv, fv)
+					r.vector(e("fc2.bias"), r.uniform(cv, 0.02), cv)
+				}
 			}
 		}
-	}
 
-	r.linear(EmbedName("img_projection.0"), c, 4*cv, true)
-	r.linear(EmbedName("img_projection.2"), c, c, true)
-	r.vector(EmbedName("sub_GN"), r.uniform(4*cv, 0.5), 1, 1, 1, 4*cv)
-	r.vector(EmbedName("glb_GN"), r.uniform(4*cv, 0.5), 1, 1, 4*cv)
-	if cfg.HasMoE() {
-		r.linear(EmbedName("task_router"), g, c, true)
-		if dtext > 0 {
-			r.linear(EmbedName("text_proj"), dtext, c, true)
+	}
+	if cfg.HasVision() && cfg.HasLLM() {
+		r.linear(EmbedName("img_projection.0"), c, 4*cv, true)
+		r.linear(EmbedName("img_projection.2"), c, c, true)
+		r.vector(EmbedName("sub_GN"), r.uniform(4*cv, 0.5), 1, 1, 1, 4*cv)
+		r.vector(EmbedName("glb_GN"), r.uniform(4*cv, 0.5), 1, 1, 4*cv)
+		if cfg.HasMoE() {
+			r.linear(EmbedName("task_router"), g, c, true)
+			if dtext > 0 {
+				r.linear(EmbedName("text_proj"), dtext, c, true)
+			}
 		}
-	}
 
+	}
+	if !cfg.HasLLM() {
+		if r.err != nil {
+			return nil, r.err
+		}
+		return r.src, nil
+	}
 	h, hkv, dh, f := lc.NumHeads, lc.NumKVHeads, lc.Dh(), lc.Intermediate
 	r.matrix("model.embed_tokens.weight", r.uniform(lc.VocabSize*c, 1), lc.VocabSize, c)
 	for l := 0; l < lc.NumLayers; l++ {
