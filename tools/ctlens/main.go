@@ -1,9 +1,13 @@
 // Command ctlens is the native command line of ctlens: the same engine as
 // the browser app, on wgpu-native.
 //
-//	ctlens gpu                 print the adapter, features and limits as JSON
-//	ctlens gpu --check         also run every kernel's parity case on it
-//	ctlens info PATH [--json]  describe the CT series found under PATH
+//	ctlens gpu                         print the adapter, features and limits as JSON
+//	ctlens gpu --check                 also run every kernel's parity case on it
+//	ctlens info PATH [--json]          describe the CT series found under PATH
+//	ctlens report PATH [--weights W]   stream a radiology report for the series
+//	ctlens ask PATH "question"         answer a question about it
+//	ctlens hf-dump --checkpoint DIR    run an HF checkpoint and write .npy outputs
+//	ctlens model tiny --out DIR        write a tiny random model directory
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main
