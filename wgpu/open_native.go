@@ -4,7 +4,10 @@ package wgpu
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	webgpu "github.com/cogentcore/webgpu/wgpu"
 )
@@ -133,30 +136,45 @@ func (d *Device) closePlatform() {
 	}
 }
 
-// poll blocks until submitted work has progressed; the browser does this
-// through promises instead.
-func (d *Device) poll() { d.raw.Poll(true, nil) }
-
-// mapRead maps a staging buffer and copies its contents out, polling the
-// device until the map completes. (The browser build awaits mapAsync's
-// promise instead: open_js.go.)
+// mapRead maps a staging buffer and copies its contents out. It polls
+// wgpu-native without blocking: the blocking poll gives up after 5 s and
+// then treats the submission as complete (frees its command buffers and
+// maps the readback) while the device may still run it — on lavapipe a
+// batch longer than that then corrupted memory and killed the process. So
+// it spins briefly (a decode step on a real GPU finishes in microseconds to
+// milliseconds) and then sleeps with a growing nap, which also leaves a CPU
+// adapter the cores it needs. (The browser build awaits mapAsync's promise
+// instead: open_js.go.)
 func (d *Device) mapRead(staging *webgpu.Buffer, size uint64, what string) ([]byte, error) {
-	status := webgpu.BufferMapAsyncStatus(0xffffffff)
-	err := staging.MapAsync(webgpu.MapModeRead, 0, size, func(s webgpu.BufferMapAsyncStatus) { status = s })
+	var status atomic.Uint32
+	const pending = 0xffffffff
+	status.Store(pending)
+	err := staging.MapAsync(webgpu.MapModeRead, 0, size, func(s webgpu.BufferMapAsyncStatus) { status.Store(uint32(s)) })
 	if err != nil {
 		return nil, fmt.Errorf("wgpu: read %q: %w", what, err)
 	}
-	for status == 0xffffffff {
+	start := time.Now()
+	nap := 50 * time.Microsecond
+	for status.Load() == pending {
 		if err := d.Lost(); err != nil {
 			return nil, err
 		}
-		d.poll()
+		d.raw.Poll(false, nil)
+		if status.Load() != pending {
+			break
+		}
+		if time.Since(start) < time.Millisecond {
+			runtime.Gosched()
+			continue
+		}
+		time.Sleep(nap)
+		nap = min(2*nap, 2*time.Millisecond)
 	}
-	if status != webgpu.BufferMapAsyncStatusSuccess {
+	if st := webgpu.BufferMapAsyncStatus(status.Load()); st != webgpu.BufferMapAsyncStatusSuccess {
 		if err := d.Lost(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("wgpu: read %q: map failed: status %d", what, status)
+		return nil, fmt.Errorf("wgpu: read %q: map failed: status %d", what, st)
 	}
 	out := make([]byte, size)
 	copy(out, staging.GetMappedRange(0, uint(size)))

@@ -217,9 +217,6 @@ func (b *Backend) dispatch(k *kernel, params any, grid [3]uint32, binds ...bind)
 	s := b.acquire(key, k, shaders.ParamsBytes(params), ordered[:len(kb)])
 	batch := b.open()
 	batch.Dispatch(k.p, s.group, grid[0], grid[1], grid[2])
-	// The tiled kernels' time grows with the prompt and the volume: a
-	// batch holding them is waited for before its readback (waitFirst).
-	b.long = b.long || k.class == "gemm" || k.class == "attention"
 	for _, bd := range ordered[:len(kb)] {
 		bd.buf.epoch = b.epoch
 	}

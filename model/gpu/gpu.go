@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
-
-	webgpu "github.com/cogentcore/webgpu/wgpu"
 
 	"ctlens/model"
 	"ctlens/shaders"
@@ -24,13 +21,9 @@ type Backend struct {
 	// it is referenced by recorded, unsubmitted work.
 	batch    *wgpu.Batch
 	timed    bool // the open batch records timestamps
-	long     bool // the open batch holds work whose time grows with the input (gemm, attention)
-	longSent bool // such a batch was submitted and not waited for yet
-	slow     bool // a batch without such work once took over slowBatch: wait first from now on
 	epoch    uint64
 	unwaited bool      // a batch was submitted without waiting for it
 	doomed   []*buffer // freed while the open batch used them: destroyed after its submit
-	queue    *webgpu.Queue
 
 	nextID    uint64
 	kernels   map[any]*kernel
@@ -518,18 +511,11 @@ func (b *Backend) open() *wgpu.Batch {
 	return b.batch
 }
 
-// slowBatch is the wall time past which a batch of short kernels (a
-// decode step) counts as slow: the device is slow enough (a CPU adapter, a
-// large model) that later batches could near wgpu-native's 5 s wait
-// (waitFirst), so from then on every readback waits first.
-const slowBatch = time.Second
-
 // submit submits the open batch (starting an empty one if none is open);
 // with read non-nil it also reads size bytes of it at off back and waits.
-// A decode step is one SubmitRead: one submit, one readback. A batch that
-// may run long (waitFirst) is submitted alone and waited for without
-// blocking in wgpu-native, and the readback follows in a second submit
-// holding only the copy. Afterwards nothing recorded is pending: the epoch
+// A decode step is one SubmitRead: one submit, one readback, however long
+// the batch runs (wgpu waits without wgpu-native's 5 s blocking-poll
+// timeout). Afterwards nothing recorded is pending: the epoch
 // advances, the arena is free again and buffers freed meanwhile are
 // destroyed.
 func (b *Backend) submit(read *buffer, off, size uint64) ([]byte, error) {
@@ -537,29 +523,10 @@ func (b *Backend) submit(read *buffer, off, size uint64) ([]byte, error) {
 	var raw []byte
 	var err error
 	ctx := context.Background()
-	switch {
-	case read == nil:
+	if read == nil {
 		err = bt.Submit()
-		b.longSent = b.longSent || b.long
-		if err == nil && waitFirst && b.timed && b.longSent {
-			// Timings below blocks in wgpu-native like SubmitRead.
-			err = b.waitIdle()
-			b.longSent = false
-		}
-	case waitFirst && (b.long || b.longSent || b.slow):
-		err = bt.Submit()
-		if err == nil {
-			err = b.waitIdle()
-		}
-		if err == nil {
-			b.stats.Submits++
-			raw, err = b.d.NewBatch("ctlens readback").SubmitRead(ctx, read.raw, off, size)
-		}
-		b.longSent = false
-	default:
-		start := time.Now()
+	} else {
 		raw, err = bt.SubmitRead(ctx, read.raw, off, size)
-		b.slow = b.slow || time.Since(start) > slowBatch
 	}
 	if read != nil {
 		b.stats.Readbacks++
@@ -569,7 +536,6 @@ func (b *Backend) submit(read *buffer, off, size uint64) ([]byte, error) {
 	b.profile.Batches++
 	b.profile.Dispatches += bt.Len()
 	b.batch = nil
-	b.long = false
 	b.epoch++
 	b.arenaUsed = 0
 	for _, d := range b.doomed {
