@@ -165,17 +165,15 @@ func (b *Batch) submit(src *Buffer, off, size uint64) ([]byte, error) {
 		if off%4 != 0 || size%4 != 0 || off+size > src.size {
 			return nil, fmt.Errorf("wgpu: batch %q: read %d bytes at %d of %q (%d bytes): out of range or unaligned", b.label, size, off, src.label, src.size)
 		}
-		var cerr error
-		err := b.d.scope("staging buffer", func() {
-			staging, cerr = b.d.raw.CreateBuffer(&webgpu.BufferDescriptor{Label: "staging", Size: size, Usage: webgpu.BufferUsageMapRead | webgpu.BufferUsageCopyDst})
-		})
-		if err == nil {
-			err = cerr
-		}
+		var keep bool
+		var err error
+		staging, keep, err = b.d.stagingFor(size)
 		if err != nil {
 			return nil, err
 		}
-		defer staging.Destroy()
+		if !keep {
+			defer staging.Destroy()
+		}
 		b.enc.CopyBufferToBuffer(src.raw, off, staging, 0, size)
 	}
 	if b.timer != nil {
@@ -205,4 +203,40 @@ func (b *Batch) submit(src *Buffer, off, size uint64) ([]byte, error) {
 		return nil, nil
 	}
 	return b.d.mapRead(staging, size, src.label)
+}
+
+// keptStaging is the largest readback whose staging buffer the device keeps
+// for the next one: a decode step's 4-byte token id, logits rows and the
+// like then allocate nothing; rare big reads get a buffer of their own.
+const keptStaging = 1 << 20
+
+// stagingFor returns a map-readable buffer of at least size bytes, and
+// whether it is the device's kept one (not to be destroyed by the caller).
+func (d *Device) stagingFor(size uint64) (*webgpu.Buffer, bool, error) {
+	keep := size <= keptStaging
+	if keep && d.staging != nil && d.stagingSize >= size {
+		return d.staging, true, nil
+	}
+	alloc := size
+	if keep {
+		alloc = max(size, 4096)
+	}
+	var buf *webgpu.Buffer
+	var cerr error
+	err := d.scope("staging buffer", func() {
+		buf, cerr = d.raw.CreateBuffer(&webgpu.BufferDescriptor{Label: "staging", Size: alloc, Usage: webgpu.BufferUsageMapRead | webgpu.BufferUsageCopyDst})
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if keep {
+		if d.staging != nil {
+			d.staging.Destroy()
+		}
+		d.staging, d.stagingSize = buf, alloc
+	}
+	return buf, keep, nil
 }

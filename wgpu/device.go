@@ -31,6 +31,10 @@ type Device struct {
 
 	mu        sync.Mutex
 	pipelines map[string]*Pipeline
+
+	// staging is the kept readback buffer (see Device.stagingFor).
+	staging     *webgpu.Buffer
+	stagingSize uint64
 }
 
 // Info reports the adapter, granted features and limits.
@@ -62,6 +66,10 @@ func (d *Device) Close() {
 	d.mu.Lock()
 	d.pipelines = nil
 	d.mu.Unlock()
+	if d.staging != nil {
+		d.staging.Destroy()
+		d.staging = nil
+	}
 	d.closePlatform()
 }
 
