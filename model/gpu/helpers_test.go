@@ -4,6 +4,7 @@ package gpu
 
 import (
 	"context"
+	"ctlens/model/modeltest"
 	"fmt"
 	"math"
 	"math/rand"
@@ -50,57 +51,8 @@ func device(t testing.TB) *wgpu.Device {
 
 // ---- a tokenizer for prompts -------------------------------------------------
 
-// byteTokenizer is model's test stand-in for model/tokenizer: ASCII bytes
-// are ids 0..127 and the Phi-3 special tokens follow, so chat prompts fit
-// the tiny models' 160-token vocabulary.
-type byteTokenizer struct{}
-
-var specials = []string{"<s>", "<|user|>", "<|end|>", "<|assistant|>", "<|endoftext|>"}
-
-func (byteTokenizer) Encode(text string, addSpecial bool) []int {
-	var ids []int
-	if addSpecial {
-		ids = append(ids, 128)
-	}
-outer:
-	for len(text) > 0 {
-		for i, sp := range specials {
-			if strings.HasPrefix(text, sp) {
-				ids = append(ids, 128+i)
-				text = text[len(sp):]
-				continue outer
-			}
-		}
-		ids = append(ids, int(text[0]&127))
-		text = text[1:]
-	}
-	return ids
-}
-
-func (byteTokenizer) Decode(ids []int, skipSpecial bool) string {
-	var b strings.Builder
-	for _, id := range ids {
-		switch {
-		case id < 128:
-			b.WriteByte(byte(id))
-		case skipSpecial:
-		case id-128 < len(specials):
-			b.WriteString(specials[id-128])
-		default:
-			fmt.Fprintf(&b, "<%d>", id)
-		}
-	}
-	return b.String()
-}
-
-func (byteTokenizer) TokenID(tok string) (int, bool) {
-	for i, sp := range specials {
-		if sp == tok {
-			return 128 + i, true
-		}
-	}
-	return 0, false
-}
+// byteTokenizer is the shared stand-in for model/tokenizer.
+type byteTokenizer = modeltest.ByteTokenizer
 
 // ---- models on both backends ---------------------------------------------------
 
