@@ -10,7 +10,13 @@ import (
 type GatherParams struct {
 	T    uint32 // ids, output rows
 	C    uint32 // row length; a multiple of the dtype's KMultiple
-	Rows uint32 // table rows: ids ≥ Rows give zero rows
+	Rows uint32 // table rows: ids ≥ Row0+Rows give zero rows
+	// Row0 is the first row of the whole table that this table holds, for
+	// a table stored as row pieces; ids < Row0 are out of range too.
+	Row0 uint32
+	// Keep, when 1, leaves the output rows of out-of-range ids untouched
+	// instead of zeroing them (pieces after the first of a pieced table).
+	Keep uint32
 }
 
 // NewGatherParams checks a gather of t rows of c from a table of rows×c
@@ -82,8 +88,67 @@ func gatherCases() []Case {
 			ids := gatherIDs(seed, s.t, s.rows)
 			out = append(out, gatherCase(dt, fmt.Sprintf("rows=%d,C=%d,T=%d", s.rows, s.c, s.t), w, ids))
 		}
+		out = append(out, gatherPieceCases(dt)...)
 	}
 	return out
+}
+
+// gatherPieceCases gather from a 60-row table stored as three row pieces,
+// as a table past the binding limit is: piece 0 with keep = 0 (zeros for
+// ids outside it), the others with keep = 1, in one batch, must equal the
+// gather from the whole table; and one keep = 1 dispatch alone must leave
+// the rows of ids outside its piece untouched.
+func gatherPieceCases(dt DType) []Case {
+	const rows, c = 60, 64
+	tab := randF32(int64(7000+int(dt)), rows*c, 2)
+	whole, err := Pack(dt, tab, rows, c)
+	if err != nil {
+		panic(err)
+	}
+	ids := []uint32{0, 19, 20, 43, 44, 59, 60, 31, 5, 50, math.MaxUint32, 20}
+	cuts := [][2]int{{0, 20}, {20, 44}, {44, 60}}
+	var bufs []Buffer
+	var steps []Step
+	for i, cut := range cuts {
+		pw, err := Pack(dt, tab[cut[0]*c:cut[1]*c], cut[1]-cut[0], c)
+		if err != nil {
+			panic(err)
+		}
+		name := fmt.Sprintf("w%d", i)
+		bufs = append(bufs, pw.Buffers(name)...)
+		p, err := NewGatherParams(dt, len(ids), c, cut[1]-cut[0])
+		if err != nil {
+			panic(err)
+		}
+		p.Row0 = uint32(cut[0])
+		p.Keep = uint32(min(i, 1))
+		bind := []string{"ids", name}
+		if dt.Scaled() {
+			bind = append(bind, name+"scale")
+		}
+		steps = append(steps, Step{Kernel: Gather(dt), Params: p, Bind: append(bind, "y"), Grid: GatherGrid(p)})
+	}
+	n := len(ids) * c
+	want := make([]float32, n)
+	GatherRef(want, ids, whole)
+	bufs = append(bufs, Buffer{Name: "ids", Init: U32Bytes(ids)}, Buffer{Name: "y", Init: poisonF32(n)})
+	all := Case{
+		Family: "gather", Name: dt.String() + "/wg256/pieces=3,rows=60,C=64",
+		Buffers: bufs, Steps: steps,
+		Checks: []Check{{Buffer: "y", Want: want, Tol: Tol{Exact: true}}},
+	}
+	// The middle piece alone, keep = 1: only its ids' rows change.
+	mid := BytesF32(poisonF32(n))
+	pw, _ := Pack(dt, tab[20*c:44*c], 24, c)
+	GatherPieceRef(mid, ids, pw, 20, true)
+	alone := Case{
+		Family: "gather", Name: dt.String() + "/wg256/piece=20..44,keep",
+		Buffers: append(append([]Buffer{}, bufs...), Buffer{Name: "y1", Init: poisonF32(n)}),
+		Steps: []Step{{Kernel: Gather(dt), Params: steps[1].Params, Grid: steps[1].Grid,
+			Bind: append(append([]string{}, steps[1].Bind[:len(steps[1].Bind)-1]...), "y1")}},
+		Checks: []Check{{Buffer: "y1", Want: mid, Tol: Tol{Exact: true}}},
+	}
+	return []Case{all, alone}
 }
 
 // gatherIDs draws t ids in [0, rows) and, when there are enough, plants the

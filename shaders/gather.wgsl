@@ -1,13 +1,17 @@
 // gather: row gather from a table of any weight dtype, for token embeddings
-// and (f32) MoE token gathers:
-//   y[t, c] = table[ids[t], c]   when ids[t] < rows
-//   y[t, c] = 0                  otherwise
+// and (f32) MoE token gathers. The table may be one row piece of a larger
+// table (rows row0 .. row0+rows of it, for tables past the binding limit):
+//   y[t, c] = table[ids[t] − row0, c]   when row0 ≤ ids[t] < row0 + rows
+//   y[t, c] = 0                          otherwise, unless keep ≠ 0: then
+//                                        y[t] is left as it is
+// so a pieced table is gathered by one dispatch per piece, the first with
+// keep = 0 and the others with keep = 1.
 // An id past the table (a corrupt token, or 0xFFFFFFFF marking an empty
 // MoE slot) reads nothing and yields a zero row, so no id can read out of
 // bounds. The table is bound as the weight source `w`, element (id, c) at
 // flat index id·C + c; C is a multiple of the dtype's KMultiple.
 //
-// bindings: 0 Params { t: T, c: C, rows }
+// bindings: 0 Params { t: T, c: C, rows, row0, keep }
 //           1 ids: (T) u32
 //           2 w (+3 wscale): (rows, C) weights of the dtype (quant.go)
 //           last y: (T, C) f32 output
@@ -29,8 +33,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let t = q / per_row;
     let c = (q % per_row) * 4u;
     let o = t * P.c + c;
-    let id = ids[t];
+    // An id below row0 wraps to a huge local row: out of range like one past.
+    let id = ids[t] - P.row0;
     if (id >= P.rows) {
+        if (P.keep != 0u) {
+            return;
+        }
         for (var j = 0u; j < 4u && c + j < P.c; j = j + 1u) {
             y[o + j] = 0.0;
         }

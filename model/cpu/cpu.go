@@ -347,7 +347,7 @@ func (b *Backend) Gather(y, ids, table model.Tensor, p shaders.GatherParams) {
 		if int(p.C)%w.DType.KMultiple() != 0 {
 			panic(fmt.Sprintf("C = %d is not a multiple of %d for %s", p.C, w.DType.KMultiple(), w.DType))
 		}
-		shaders.GatherRef(b.f32(cy)[:int(p.T)*int(p.C)], b.u32(ci)[:p.T], w)
+		shaders.GatherPieceRef(b.f32(cy)[:int(p.T)*int(p.C)], b.u32(ci)[:p.T], w, p.Row0, p.Keep != 0)
 	})
 }
 

@@ -8,9 +8,11 @@
 // How it follows ARCHITECTURE's GPU execution rules:
 //
 //   - Tensors are device buffers, allocated at load (weights, by Upload)
-//     and by model.NewState (activations and the KV cache); a tensor larger
-//     than the device's storage binding limit is refused by name (the model
-//     does not split tensors yet).
+//     and by model.NewState (activations and the KV cache). A weight
+//     matrix larger than the device's storage binding limit is stored as
+//     row pieces within it, which MatMul and Gather run per piece
+//     (pieces.go); an activation larger than the limit, or a matrix whose
+//     single row exceeds it, is refused by name.
 //   - Every call is recorded into one open wgpu.Batch; the batch is
 //     submitted by Read, ReadU32 or Sync. A decode step (Decode, then
 //     SampleNext) is therefore one submit ending in one 4-byte readback.

@@ -43,6 +43,13 @@ type Backend struct {
 	// split-K through tiny models).
 	splitMin, splitKeys int
 
+	// limit, when nonzero, replaces the device's storage binding limit for
+	// splitting uploaded weights into pieces (tests lower it to split tiny
+	// tensors; see pieces.go).
+	limit uint64
+	// Bias sub-ranges per (bias buffer, piece) of pieced matmuls (pieces.go).
+	biasParts map[biasKey]*buffer
+
 	timing  bool
 	stats   Stats
 	profile Profile
@@ -81,6 +88,7 @@ func New(d *wgpu.Device) *Backend {
 		kernels:   map[any]*kernel{},
 		slots:     map[bindKey]*slotSet{},
 		parts:     map[[2]int]*buffer{},
+		biasParts: map[biasKey]*buffer{},
 		splitMin:  decodeSplitMin,
 		splitKeys: decodeSplitKeys,
 	}
@@ -116,6 +124,10 @@ type tensor struct {
 	buf    *buffer       // nil while virtual (Warm) or after a refused allocation
 	scale  *buffer
 	freed  bool
+
+	// pieces, for a weight matrix larger than the binding limit, are its
+	// row pieces (buf and scale are then nil); see pieces.go.
+	pieces []*piece
 }
 
 // Shape implements model.Tensor.
@@ -201,7 +213,7 @@ func (b *Backend) get(t model.Tensor) *tensor {
 	if gt.freed {
 		refuse("tensor %q used after Free", gt.name)
 	}
-	if gt.buf == nil && !b.dry {
+	if gt.buf == nil && gt.pieces == nil && !b.dry {
 		refuse("tensor %q has no device buffer (its allocation failed, or it was made by Warm)", gt.name)
 	}
 	return gt
@@ -213,6 +225,9 @@ func (b *Backend) f32(t model.Tensor) *tensor {
 	gt := b.get(t)
 	if gt != nil && gt.dt != model.F32 {
 		refuse("tensor %q is %s, want f32", gt.name, gt.dt)
+	}
+	if gt != nil && gt.pieces != nil {
+		refuse("weights %q are stored as %d row pieces (larger than the binding limit): only MatMul and Gather read them", gt.name, len(gt.pieces))
 	}
 	return gt
 }
@@ -257,7 +272,7 @@ func span(rows, stride, cols uint32) uint64 {
 
 // Alloc implements model.Ops. A tensor larger than the device's storage
 // binding limit is refused with an error naming it (wrapping
-// wgpu.ErrTooLarge): the model does not split tensors yet.
+// wgpu.ErrTooLarge): activations are not split (weights are; see Upload).
 func (b *Backend) Alloc(name string, dt model.DType, shape ...int) model.Tensor {
 	t := &tensor{owner: b, name: name, shape: slices.Clone(shape), dt: dt}
 	// huge bounds the element count so that an absurd shape cannot
@@ -285,7 +300,7 @@ func (b *Backend) Alloc(name string, dt model.DType, shape ...int) model.Tensor 
 	}
 	buf, err := b.newBuffer(name, 4*n)
 	if err != nil {
-		b.fail(fmt.Errorf("gpu: Alloc: tensor %q %s%v: %w (the model does not split tensors yet)", name, dt, shape, err))
+		b.fail(fmt.Errorf("gpu: Alloc: tensor %q %s%v: %w (activations are not split into pieces)", name, dt, shape, err))
 		return t
 	}
 	t.buf = buf
@@ -293,33 +308,37 @@ func (b *Backend) Alloc(name string, dt model.DType, shape ...int) model.Tensor 
 }
 
 // Upload implements model.Ops: the packed words in one buffer and, for
-// int8/int4, the f16 scales in another, each checked against the binding
-// limit before anything is allocated.
+// int8/int4, the f16 scales in another. A matrix whose words exceed the
+// binding limit is stored as row pieces, each within it (splitUpload); one
+// whose single row (or aligned pair of rows) exceeds it is refused by name.
 func (b *Backend) Upload(name string, w shaders.Weights) model.Tensor {
 	t := &tensor{owner: b, name: name, shape: []int{w.N, w.K}, dt: model.DType(w.DType), n: w.N * w.K, weight: true, wdt: w.DType}
 	if w.N < 0 || w.K < 0 || w.DType > shaders.Int4 || w.K%w.DType.KMultiple() != 0 {
 		b.failf("Upload", "weights %q: %s %d×%d is not a valid packing", name, w.DType, w.N, w.K)
 		return t
 	}
-	scaleWords := 0
-	if w.DType.Scaled() {
-		scaleWords = (w.N*w.K/shaders.GroupSize + 1) / 2
-	}
-	wordBytes := uint64(w.DType.Bytes(w.N, w.K) - 4*scaleWords)
-	lim := b.d.Info().Limits.MaxStorageBufferBindingSize
-	if wordBytes > lim || uint64(4*scaleWords) > lim {
-		b.fail(fmt.Errorf("gpu: Upload: weights %q (%s %d×%d, %d bytes): %w: the device binds at most %d bytes per buffer (the model does not split tensors yet)",
-			name, w.DType, w.N, w.K, wordBytes, wgpu.ErrTooLarge, lim))
-		return t
-	}
+	scaleWords := scaleWordsOf(w.DType, w.N, w.K)
+	wordBytes := dataBytes(w.DType, w.N, w.K)
 	if uint64(4*len(w.Words)) != wordBytes || len(w.Scales) != scaleWords {
 		b.failf("Upload", "weights %q: %d words and %d scale words for %s %d×%d (want %d and %d)",
 			name, len(w.Words), len(w.Scales), w.DType, w.N, w.K, wordBytes/4, scaleWords)
 		return t
 	}
+	lim := b.bindLimit()
+	if wordBytes > lim || uint64(4*scaleWords) > lim {
+		b.splitUpload(t, w, lim)
+		return t
+	}
 	if b.dry {
 		return t
 	}
+	t.buf, t.scale = b.upWeights(name, w.DType, w.Words, w.Scales)
+	return t
+}
+
+// upWeights uploads words and (scaled types) scales into new buffers; on
+// failure it records the error and returns nils.
+func (b *Backend) upWeights(name string, dt shaders.DType, words, scales []uint32) (*buffer, *buffer) {
 	up := func(label string, words []uint32) *buffer {
 		buf, err := b.newBuffer(label, uint64(4*len(words)))
 		if err == nil {
@@ -331,15 +350,16 @@ func (b *Backend) Upload(name string, w shaders.Weights) model.Tensor {
 		}
 		return buf
 	}
-	t.buf = up(name, w.Words)
-	if w.DType.Scaled() && t.buf != nil {
-		t.scale = up(name+".scales", w.Scales)
-		if t.scale == nil {
-			t.buf.raw.Destroy()
-			t.buf = nil
-		}
+	buf := up(name, words)
+	if !dt.Scaled() || buf == nil {
+		return buf, nil
 	}
-	return t
+	scale := up(name+".scales", scales)
+	if scale == nil {
+		buf.raw.Destroy()
+		return nil, nil
+	}
+	return buf, scale
 }
 
 // Write implements model.Ops. A write must land after the recorded work
@@ -464,7 +484,11 @@ func (b *Backend) Free(t model.Tensor) {
 		gt.freed = true
 		b.release(gt.buf)
 		b.release(gt.scale)
-		gt.buf, gt.scale = nil, nil
+		for _, pc := range gt.pieces {
+			b.release(pc.buf)
+			b.release(pc.scale)
+		}
+		gt.buf, gt.scale, gt.pieces = nil, nil, nil
 	})
 }
 
@@ -564,6 +588,12 @@ func (b *Backend) submit(read *buffer, off, size uint64) ([]byte, error) {
 func (b *Backend) release(buf *buffer) {
 	if buf == nil {
 		return
+	}
+	for key, part := range b.biasParts {
+		if key.bias == buf.id {
+			delete(b.biasParts, key)
+			b.release(part)
+		}
 	}
 	for key, set := range b.slots {
 		if !key.binds(buf.id) {

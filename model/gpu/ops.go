@@ -24,7 +24,8 @@ func weightBinds(w *tensor) []bind {
 }
 
 // MatMul implements model.Ops: GEMV for up to gemvMaxRows rows (the decode
-// step; variant by shaders.GEMVPick for the device's features), GEMM above.
+// step; variant by shaders.GEMVPick for the device's features), GEMM above;
+// once per piece for weights split into row pieces (pieces.go).
 func (b *Backend) MatMul(y, x, w model.Tensor, o model.MatMulOpts, p shaders.MatMulParams) {
 	b.run("MatMul", func() {
 		cy, cx, cw, cb := b.f32(y), b.f32(x), b.get(w), b.f32(o.Bias)
@@ -40,18 +41,27 @@ func (b *Backend) MatMul(y, x, w model.Tensor, o model.MatMulOpts, p shaders.Mat
 		need(cx, span(p.M, p.LdX, p.K), "x")
 		need(cy, span(p.M, p.LdY, p.YCol+p.N), "y")
 		need(cb, uint64(p.N), "bias")
-		binds := append(weightBinds(cw), bt("x", cx), bt("b", cb), bt("seg", cs), bt("y", cy))
-		if int(p.M) <= gemvMaxRows {
-			v := shaders.GEMVPick(cw.wdt, int(p.M), b.feats)
-			v.Bias, v.Act, v.Accumulate, v.Segmented = cb != nil, o.Act, o.Accumulate, cs != nil
-			k := b.kernel(v, func() shaders.Kernel { return shaders.GEMV(v) })
-			b.dispatch(k, p, shaders.GEMVGrid(v, p), binds...)
+		if cw.pieces != nil {
+			b.matmulPieces(cy, cx, cw, cb, cs, o, p)
 			return
 		}
-		v := shaders.GEMMVariant{DType: cw.wdt, Bias: cb != nil, Act: o.Act, Accumulate: o.Accumulate, Segmented: cs != nil}
-		k := b.kernel(v, func() shaders.Kernel { return shaders.GEMM(v) })
-		b.dispatch(k, p, shaders.GEMMGrid(p), binds...)
+		binds := append(weightBinds(cw), bt("x", cx), bt("b", cb), bt("seg", cs), bt("y", cy))
+		b.matmul1(cw.wdt, cb != nil, cs != nil, o, p, binds)
 	})
+}
+
+// matmul1 records one GEMV or GEMM dispatch of weights of type dt.
+func (b *Backend) matmul1(dt shaders.DType, bias, seg bool, o model.MatMulOpts, p shaders.MatMulParams, binds []bind) {
+	if int(p.M) <= gemvMaxRows {
+		v := shaders.GEMVPick(dt, int(p.M), b.feats)
+		v.Bias, v.Act, v.Accumulate, v.Segmented = bias, o.Act, o.Accumulate, seg
+		k := b.kernel(v, func() shaders.Kernel { return shaders.GEMV(v) })
+		b.dispatch(k, p, shaders.GEMVGrid(v, p), binds...)
+		return
+	}
+	v := shaders.GEMMVariant{DType: dt, Bias: bias, Act: o.Act, Accumulate: o.Accumulate, Segmented: seg}
+	k := b.kernel(v, func() shaders.Kernel { return shaders.GEMM(v) })
+	b.dispatch(k, p, shaders.GEMMGrid(p), binds...)
 }
 
 // LayerNorm implements model.Ops.
@@ -176,7 +186,8 @@ func (b *Backend) Merge2x2(y, x model.Tensor, p shaders.MergeParams) {
 }
 
 // Gather implements model.Ops: the table is an uploaded matrix of any type
-// (its packing picks the variant) or an f32 activation read as f32 rows.
+// (its packing picks the variant) or an f32 activation read as f32 rows;
+// a table split into row pieces goes through gatherPieces (pieces.go).
 func (b *Backend) Gather(y, ids, table model.Tensor, p shaders.GatherParams) {
 	b.run("Gather", func() {
 		cy, ci, ct := b.f32(y), b.u32(ids), b.get(table)
@@ -196,6 +207,10 @@ func (b *Backend) Gather(y, ids, table model.Tensor, p shaders.GatherParams) {
 		}
 		need(ci, uint64(p.T), "ids")
 		need(cy, uint64(p.T)*uint64(p.C), "y")
+		if ct.pieces != nil {
+			b.gatherPieces(cy, ci, ct, p)
+			return
+		}
 		k := b.kernel(gatherKey(dt), func() shaders.Kernel { return shaders.Gather(dt) })
 		binds := append(weightBinds(ct), bt("ids", ci), bt("y", cy))
 		b.dispatch(k, p, shaders.GatherGrid(p), binds...)

@@ -256,8 +256,9 @@ func caseUpload(p *pair) {
 		})
 		p.exact(dt.String()+" rows", y)
 	}
-	// Weights past the binding limit are refused by name before anything
-	// is allocated (the words are never looked at).
+	// Words that do not match the packing are refused by name before
+	// anything is allocated (a matrix past the binding limit is split into
+	// pieces: pieces_test.go).
 	lim := p.g.d.Info().Limits.MaxStorageBufferBindingSize
 	p.g.Upload("huge.weight", shaders.Weights{DType: shaders.Int4, N: int(lim/1024) + 1, K: 2048})
 	if err := p.g.Sync(); err == nil || !strings.Contains(err.Error(), `"huge.weight"`) {
