@@ -100,6 +100,9 @@ func GEMV(v GEMVVariant) Kernel {
 		Const{"WG", gemvWG}, Const{"TPR", gemvTPR}, Const{"NG", gemvNG}, Const{"MT", mt},
 		Const{"RPT", gemvAcc / mt}, Const{"ACC", gemvAcc}, Const{"RPW", v.rowsPerWorkgroup()})
 	dot := "gemv_dot.wgsl"
+	if v.DType.Scaled() { // int8, int4: a group of 32 at a time
+		dot = "gemv_group.wgsl"
+	}
 	if v.PackedDot4 {
 		dot = "gemv_dp4.wgsl"
 		kc := gemvDP4Chunk / mt
@@ -149,7 +152,7 @@ func GEMVGrid(v GEMVVariant, p MatMulParams) [3]uint32 {
 func init() {
 	register(family{
 		Name:  "gemv",
-		Files: append([]string{"gemv.wgsl", "gemv_dot.wgsl", "gemv_dp4.wgsl", "gemv_workgroup.wgsl", "gemv_subgroups.wgsl"}, matmulFiles...),
+		Files: append([]string{"gemv.wgsl", "gemv_dot.wgsl", "gemv_group.wgsl", "gemv_dp4.wgsl", "gemv_workgroup.wgsl", "gemv_subgroups.wgsl"}, matmulFiles...),
 		Cases: gemvCases,
 	})
 }

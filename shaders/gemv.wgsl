@@ -1,7 +1,8 @@
 // gemv: matrix-vector product for decode (a few rows of x):
 //   y[m, n] = act(Σ_k x[m, k]·W[n, k] + b[n])   (+ y[m, n] when ACCUM)
 // with x (M, K) f32 at row stride ldx, W (N, K) row-major in the weight
-// dtype (dequantized by w_load4 / w_load), y written at m·ldy + ycol + n.
+// dtype (dequantized by w_load4 / w_load, or a group at a time by w_qoct /
+// w_gscale), y written at m·ldy + ycol + n.
 //
 // bindings: 0 Params (MatMulParams: m, n, k, ldx, ldy, ycol, segment)
 //           1 x: f32, rows of ldx
@@ -15,7 +16,8 @@
 // A workgroup of WG threads is NG = WG / TPR groups of TPR threads; group g
 // owns the RPT rows g·RPT … of the block (RPW = NG·RPT). A thread walks K in
 // vec4 steps strided by 4·TPR (adjacent threads read adjacent 16 bytes:
-// coalesced) and keeps ACC = RPT·MT partial sums (index r·MT + i): each
+// coalesced; int8 and int4 walk groups of 32 strided by 32·TPR, adjacent
+// threads reading adjacent groups) and keeps ACC = RPT·MT partial sums (index r·MT + i): each
 // weight vec4 it loads serves MT rows of x, each x vec4 serves RPT rows of
 // W. RPT·MT is 4 whatever the Rows, so registers and the reduction's
 // workgroup memory stay the same. The reduction over the TPR threads
@@ -23,8 +25,10 @@
 // (gemv_workgroup.wgsl) or subgroups (gemv_subgroups.wgsl).
 //
 // gemv_dot(n, lid, rows), thread lid's ACC partial sums, comes from one of
-// two files: gemv_dot.wgsl dequantizes the weights to f32 (every device);
-// gemv_dp4.wgsl multiplies int8 weights with int8-quantized x through
+// three files: gemv_dot.wgsl dequantizes f32 and f16 weights (every
+// device); gemv_group.wgsl walks int8 and int4 weights a group of 32 at a
+// time, strided by TPR groups, and scales each group's sum once (every
+// device); gemv_dp4.wgsl multiplies int8 weights with int8-quantized x through
 // packed dot products (browser only). The entry points call it in
 // workgroup-uniform control flow, so it may hold barriers.
 

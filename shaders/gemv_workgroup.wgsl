@@ -1,8 +1,10 @@
 // gemv entry point reducing through workgroup memory (every device): each
-// thread stores its ACC partial sums, then a tree over the TPR threads of
-// each group halves them log2(TPR) times; lane a < ACC of a group stores
-// output a (W row group·RPT + a / MT, x row a % MT). Workgroup memory:
-// WG·ACC f32.
+// thread stores its ACC partial sums, then after one barrier lane a < ACC of
+// a group sums the TPR partials of output a (W row group·RPT + a / MT, x row
+// a % MT) and stores it. One barrier rather than a log2(TPR)-level tree:
+// on lavapipe every barrier switches all of the workgroup's coroutines, and
+// the tree cost more than the dot products (f16 3072² ran at half the
+// speed). Workgroup memory: WG·ACC f32.
 
 var<workgroup> partial: array<f32, PARTIAL>;
 
@@ -25,19 +27,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         partial[a * WG + lid] = acc[a];
     }
     workgroupBarrier();
-    for (var s = TPR / 2u; s > 0u; s = s / 2u) {
-        if (lane < s) {
-            for (var a = 0u; a < ACC; a = a + 1u) {
-                partial[a * WG + lid] = partial[a * WG + lid] + partial[a * WG + lid + s];
-            }
-        }
-        workgroupBarrier();
-    }
     if (lane < ACC) {
         let nr = n + lane / MT;
         let m = rows.x + lane % MT;
         if (nr < P.n && m < rows.y) {
-            mm_store(m, nr, partial[lane * WG + base]);
+            var t = 0.0;
+            for (var j = 0u; j < TPR; j = j + 1u) {
+                t = t + partial[lane * WG + base + j];
+            }
+            mm_store(m, nr, t);
         }
     }
 }

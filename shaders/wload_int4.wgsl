@@ -15,3 +15,19 @@ fn w_load4(i: u32) -> vec4<f32> {
     let q = vec4<f32>(f32(word & 15u), f32((word >> 4u) & 15u), f32((word >> 8u) & 15u), f32((word >> 12u) & 15u));
     return (q - vec4<f32>(8.0)) * w_scale(i);
 }
+// w_qoct(g, h) is elements 8h … 8h + 7 of group g (elements 32g …) as the
+// raw q, without the scale: one word, each nibble n ^ 8 read as a signed
+// 4-bit value (= n − 8). w_gscale(g) is the group's scale. A group-at-a-time
+// reader (gemv) sums q·x over the group and scales once.
+fn w_qoct(g: u32, h: u32) -> array<vec4<f32>, 2> {
+    let s = w[4u * g + h] ^ 0x88888888u;
+    return array<vec4<f32>, 2>(
+        vec4<f32>(f32(bitcast<i32>(s << 28u) >> 28u), f32(bitcast<i32>(s << 24u) >> 28u),
+                  f32(bitcast<i32>(s << 20u) >> 28u), f32(bitcast<i32>(s << 16u) >> 28u)),
+        vec4<f32>(f32(bitcast<i32>(s << 12u) >> 28u), f32(bitcast<i32>(s << 8u) >> 28u),
+                  f32(bitcast<i32>(s << 4u) >> 28u), f32(bitcast<i32>(s) >> 28u)));
+}
+fn w_gscale(g: u32) -> f32 {
+    let s = unpack2x16float(wscale[g / 2u]);
+    return select(s.x, s.y, (g & 1u) == 1u);
+}

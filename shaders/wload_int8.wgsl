@@ -17,3 +17,16 @@ fn w_load4(i: u32) -> vec4<f32> {
     let word = w[i / 4u];
     return vec4<f32>(w_q8(word, 0u), w_q8(word, 1u), w_q8(word, 2u), w_q8(word, 3u)) * w_scale(i);
 }
+// w_qoct(g, h) is elements 8h … 8h + 7 of group g (elements 32g …) as the
+// raw q, without the scale (two words); w_gscale(g) is the group's scale. A
+// group-at-a-time reader (gemv) sums q·x over the group and scales once.
+fn w_qoct(g: u32, h: u32) -> array<vec4<f32>, 2> {
+    let a = w[8u * g + 2u * h];
+    let b = w[8u * g + 2u * h + 1u];
+    return array<vec4<f32>, 2>(vec4<f32>(w_q8(a, 0u), w_q8(a, 1u), w_q8(a, 2u), w_q8(a, 3u)),
+                               vec4<f32>(w_q8(b, 0u), w_q8(b, 1u), w_q8(b, 2u), w_q8(b, 3u)));
+}
+fn w_gscale(g: u32) -> f32 {
+    let s = unpack2x16float(wscale[g / 2u]);
+    return select(s.x, s.y, (g & 1u) == 1u);
+}
