@@ -54,3 +54,46 @@ func decodeList(raw json.RawMessage) ([]json.RawMessage, error) {
 	}
 	return list, nil
 }
+
+// newComponent builds the component at path with build, which switches on
+// its "type"; JSON null is no component (the zero T). Errors name the path
+// and the type.
+func newComponent[T any](raw json.RawMessage, path string, build func(typ string, raw json.RawMessage, path string) (T, error)) (T, error) {
+	var zero T
+	if isNull(raw) {
+		return zero, nil
+	}
+	typ, err := componentType(raw)
+	if err != nil {
+		return zero, componentError(path, "", err)
+	}
+	c, err := build(typ, raw, path)
+	if err != nil {
+		return zero, componentError(path, typ, err)
+	}
+	return c, nil
+}
+
+// sequenceOf builds the items of a Sequence component's list, item i at
+// path[i] with newOne. Null items are dropped, or refused where the JS
+// reference would crash on them (nullOK false).
+func sequenceOf[T any](list json.RawMessage, path string, nullOK bool, newOne func(json.RawMessage, string) (T, error)) ([]T, error) {
+	items, err := decodeList(list)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	for i, item := range items {
+		if !nullOK && isNull(item) {
+			return nil, formatErr("%s[%d] is null", path, i)
+		}
+		c, err := newOne(item, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		if any(c) != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

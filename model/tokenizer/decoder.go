@@ -8,7 +8,6 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"unicode/utf16"
 )
@@ -180,18 +179,7 @@ func (d bpeDecoder) decodeChain(tokens []string) []string {
 
 // newDecoder builds the decoder at path (nil for JSON null).
 func newDecoder(raw json.RawMessage, path string) (decoder, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, componentError(path, "", err)
-	}
-	d, err := buildDecoder(typ, raw, path)
-	if err != nil {
-		return nil, componentError(path, typ, err)
-	}
-	return d, nil
+	return newComponent(raw, path, buildDecoder)
 }
 
 func buildDecoder(typ string, raw json.RawMessage, path string) (decoder, error) {
@@ -203,22 +191,11 @@ func buildDecoder(typ string, raw json.RawMessage, path string) (decoder, error)
 		if err := decodeFields(raw, &c); err != nil {
 			return nil, err
 		}
-		list, err := decodeList(c.Decoders)
+		items, err := sequenceOf(c.Decoders, path, false, newDecoder)
 		if err != nil {
 			return nil, err
 		}
-		var seq seqDecoder
-		for i, item := range list {
-			if isNull(item) {
-				return nil, formatErr("%s[%d] is null", path, i) // tokenizers.js would crash on it
-			}
-			d, err := newDecoder(item, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			seq = append(seq, d)
-		}
-		return seq, nil
+		return seqDecoder(items), nil
 	case "ByteLevel":
 		return &byteLevelDecoder{}, nil
 	case "Metaspace":

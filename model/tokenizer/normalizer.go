@@ -8,7 +8,6 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"unicode"
 
@@ -116,18 +115,7 @@ func replaceAll(p *pattern, s, content string) string {
 
 // newNormalizer builds the normalizer at path (nil for JSON null).
 func newNormalizer(raw json.RawMessage, path string) (normalizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, componentError(path, "", err)
-	}
-	n, err := buildNormalizer(typ, raw, path)
-	if err != nil {
-		return nil, componentError(path, typ, err)
-	}
-	return n, nil
+	return newComponent(raw, path, buildNormalizer)
 }
 
 func buildNormalizer(typ string, raw json.RawMessage, path string) (normalizer, error) {
@@ -139,21 +127,11 @@ func buildNormalizer(typ string, raw json.RawMessage, path string) (normalizer, 
 		if err := decodeFields(raw, &c); err != nil {
 			return nil, err
 		}
-		list, err := decodeList(c.Normalizers)
+		items, err := sequenceOf(c.Normalizers, path, true, newNormalizer)
 		if err != nil {
 			return nil, err
 		}
-		var seq seqNormalizer
-		for i, item := range list {
-			n, err := newNormalizer(item, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
-		}
-		return seq, nil
+		return seqNormalizer(items), nil
 	case "Prepend":
 		var c struct {
 			Prepend string `json:"prepend"`

@@ -9,7 +9,6 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"unicode"
 )
@@ -233,18 +232,7 @@ func (p replacePreTokenizer) preTokenize(out []string, text string, _ int) []str
 
 // newPreTokenizer builds the pre-tokenizer at path (nil for JSON null).
 func newPreTokenizer(raw json.RawMessage, path string) (preTokenizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, componentError(path, "", err)
-	}
-	p, err := buildPreTokenizer(typ, raw, path)
-	if err != nil {
-		return nil, componentError(path, typ, err)
-	}
-	return p, nil
+	return newComponent(raw, path, buildPreTokenizer)
 }
 
 func buildPreTokenizer(typ string, raw json.RawMessage, path string) (preTokenizer, error) {
@@ -256,21 +244,11 @@ func buildPreTokenizer(typ string, raw json.RawMessage, path string) (preTokeniz
 		if err := decodeFields(raw, &c); err != nil {
 			return nil, err
 		}
-		list, err := decodeList(c.List)
+		items, err := sequenceOf(c.List, path, true, newPreTokenizer)
 		if err != nil {
 			return nil, err
 		}
-		var seq seqPreTokenizer
-		for i, item := range list {
-			p, err := newPreTokenizer(item, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		return seqPreTokenizer(items), nil
 	case "ByteLevel":
 		c := struct {
 			AddPrefixSpace bool  `json:"add_prefix_space"`
