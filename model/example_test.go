@@ -34,7 +34,7 @@ func Example() {
 	pixels := make([]float32, cfg.Slices()*v.NumChannels*v.ImageSize*v.ImageSize) // (D, Cin, H, W)
 	prompt := []int{128, 129, 10, model.ImageSlot, 10, 72, 105, 130, 10, 131, 10} // <s><|user|>\n<image>\nHi<|end|>\n<|assistant|>\n
 	res, err := m.Generate(context.Background(), s, model.Request{Prompt: prompt, Pixels: pixels},
-		model.GenerateOptions{MaxTokens: 4, Task: model.TaskOpenVQA})
+		model.GenerateOptions{MaxTokens: 4, ForceTask: true, Task: model.TaskOpenVQA})
 	if err != nil {
 		panic(err)
 	}

@@ -19,9 +19,11 @@ type GenerateOptions struct {
 	TopP        float32 // nucleus mass in (0, 1); otherwise off
 	Seed        uint32  // the sampler's seed: equal seeds give equal draws
 	Stop        []int   // token ids that end the generation (not included in the output)
-	// Task forces the TGH-MoE task group (TaskReport, …); −1 lets the task
-	// router choose. Ignored by dense models.
-	Task int
+	// ForceTask makes Task (TaskReport, …) the TGH-MoE task group instead
+	// of the task router's choice; the zero value lets the router choose.
+	// Both are ignored by dense models.
+	ForceTask bool
+	Task      int
 	// OnToken is called with every generated token as soon as it is read
 	// back (streaming); it runs on the generating goroutine.
 	OnToken func(id int)
@@ -104,9 +106,9 @@ func (m *Model) Generate(ctx context.Context, s *State, req Request, o GenerateO
 		return nil, fmt.Errorf("model: the prompt %s an image slot but the request %s pixels",
 			map[bool]string{true: "has", false: "has no"}[hasImage], map[bool]string{true: "has", false: "has no"}[req.Pixels != nil])
 	}
-	force := o.Task
-	if force < 0 || !m.Cfg.HasMoE() {
-		force = -1
+	force := -1
+	if o.ForceTask && o.Task >= 0 && m.Cfg.HasMoE() {
+		force = o.Task
 	}
 
 	start := time.Now()

@@ -30,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 				m, _ := random(t, cfg, 1, dt)
 				s := newState(t, m)
 				res, err := m.Generate(context.Background(), s, model.Request{Prompt: ids, Pixels: px},
-					model.GenerateOptions{MaxTokens: 6, Task: -1})
+					model.GenerateOptions{MaxTokens: 6})
 				if err != nil {
 					t.Fatalf("%s: %v", dt, err)
 				}
@@ -204,7 +204,7 @@ func TestGreedyAndSampling(t *testing.T) {
 	px := volume(cfg, 12)
 	run := func(o model.GenerateOptions) []int {
 		t.Helper()
-		o.MaxTokens, o.Task = 16, -1
+		o.MaxTokens = 16
 		res, err := m.Generate(context.Background(), newState(t, m), model.Request{Prompt: ids, Pixels: px}, o)
 		if err != nil {
 			t.Fatal(err)
@@ -245,7 +245,7 @@ func TestGenerateStopsAndStreams(t *testing.T) {
 		}
 		return res
 	}
-	full := gen(model.GenerateOptions{MaxTokens: 8, Task: -1}, newState(t, m))
+	full := gen(model.GenerateOptions{MaxTokens: 8}, newState(t, m))
 	stop := full.Tokens[3]
 	first := slices.Index(full.Tokens, stop)
 	var streamed []int
@@ -260,7 +260,7 @@ func TestGenerateStopsAndStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res = gen(model.GenerateOptions{Task: -1}, s)
+	res = gen(model.GenerateOptions{}, s)
 	if res.StopReason != "cache" || len(res.Tokens) != 4 {
 		t.Errorf("full cache: %d tokens, stop %q; want 4, cache", len(res.Tokens), res.StopReason)
 	}
@@ -294,7 +294,7 @@ func TestReportAndAsk(t *testing.T) {
 	tok := byteTokenizer{}
 	px := volume(cfg, 17)
 	var pieces []string
-	o := model.TextOptions{GenerateOptions: model.GenerateOptions{MaxTokens: 10, Task: -1}, OnText: func(s string) { pieces = append(pieces, s) }}
+	o := model.TextOptions{GenerateOptions: model.GenerateOptions{MaxTokens: 10}, OnText: func(s string) { pieces = append(pieces, s) }}
 	res, err := m.Report(context.Background(), newState(t, m), tok, px, o)
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +337,7 @@ func TestNoAllocationAfterNewState(t *testing.T) {
 	s := newState(t, m)
 	before := ops.allocs
 	if _, err := m.Generate(context.Background(), s, model.Request{Prompt: prompt(t, cfg, "x"), Pixels: volume(cfg, 1)},
-		model.GenerateOptions{MaxTokens: 4, Task: -1}); err != nil {
+		model.GenerateOptions{MaxTokens: 4}); err != nil {
 		t.Fatal(err)
 	}
 	if ops.allocs != before {

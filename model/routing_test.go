@@ -285,3 +285,30 @@ func TestLongRoPE(t *testing.T) {
 		t.Error("the default mscale (≈1.155 for 256/64) changed nothing")
 	}
 }
+
+// The zero GenerateOptions lets the task router choose; ForceTask makes
+// Task the group. (The zero value used to force the report task.)
+func TestGenerateTaskZeroValueIsAuto(t *testing.T) {
+	cfg := tiny(t, "mha-untied-longrope-moe-3d")
+	src, err := model.RandomWeights(cfg, 5, shaders.F32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := load(t, cfg, src)
+	req := model.Request{Prompt: prompt(t, cfg, "Is there an effusion?"), Pixels: volume(cfg, 2)}
+	ctx := context.Background()
+	auto, err := m.Generate(ctx, newState(t, m), req, model.GenerateOptions{MaxTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auto.Routing == nil || auto.Routing.Forced {
+		t.Fatalf("zero options: routing %+v, want the router's choice", auto.Routing)
+	}
+	forced, err := m.Generate(ctx, newState(t, m), req, model.GenerateOptions{MaxTokens: 1, ForceTask: true, Task: model.TaskOpenVQA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !forced.Routing.Forced || forced.Routing.Task != model.TaskOpenVQA {
+		t.Errorf("ForceTask open VQA: routing chose %d (forced %v)", forced.Routing.Task, forced.Routing.Forced)
+	}
+}

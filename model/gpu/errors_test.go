@@ -136,7 +136,7 @@ func TestDeviceErrorFromGenerate(t *testing.T) {
 				t.Fatalf("Generate panicked: %v", r)
 			}
 		}()
-		res, err = m.Generate(context.Background(), s, model.Request{Prompt: ids, Pixels: volume(cfg, 1)}, model.GenerateOptions{MaxTokens: 4, Task: -1})
+		res, err = m.Generate(context.Background(), s, model.Request{Prompt: ids, Pixels: volume(cfg, 1)}, model.GenerateOptions{MaxTokens: 4})
 	}()
 	// wgpu-native reports shader errors from CreateShaderModule itself
 	// (cogentcore's error, wrapped by ctlens/wgpu) rather than through an
@@ -151,7 +151,7 @@ func TestDeviceErrorFromGenerate(t *testing.T) {
 
 	// Repaired, the same backend and state generate again.
 	delete(b.kernels, keySwiGLU)
-	if _, err := m.Generate(context.Background(), s, model.Request{Prompt: ids, Pixels: volume(cfg, 1)}, model.GenerateOptions{MaxTokens: 4, Task: -1}); err != nil {
+	if _, err := m.Generate(context.Background(), s, model.Request{Prompt: ids, Pixels: volume(cfg, 1)}, model.GenerateOptions{MaxTokens: 4}); err != nil {
 		t.Fatalf("after the error: %v", err)
 	}
 }

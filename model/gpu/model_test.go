@@ -62,7 +62,7 @@ func modelParity(t *testing.T, cfg model.Config, dt shaders.DType) {
 	px := volume(cfg, 7)
 	maxSeq := len(ids) + cfg.VisualTokens() + decodeSteps + 8
 	req := model.Request{Prompt: ids, Pixels: px}
-	opt := model.GenerateOptions{MaxTokens: decodeSteps, Task: -1}
+	opt := model.GenerateOptions{MaxTokens: decodeSteps}
 	pipelines := tw.gb.Stats().Pipelines
 
 	want, err := tw.cpu.Generate(ctx, newState(t, tw.cpu, maxSeq), req, opt)

@@ -160,7 +160,7 @@ func TestPiecedModel(t *testing.T) {
 			}
 			maxSeq := len(ids) + cfg.VisualTokens() + decodeSteps + 8
 			req := model.Request{Prompt: ids, Pixels: px}
-			opt := model.GenerateOptions{MaxTokens: decodeSteps, Task: -1}
+			opt := model.GenerateOptions{MaxTokens: decodeSteps}
 			want, err := cm.Generate(ctx, newState(t, cm, maxSeq), req, opt)
 			if err != nil {
 				t.Fatal(err)

@@ -90,7 +90,7 @@ func TestSplitDecodeModelParity(t *testing.T) {
 	ctx := context.Background()
 	ids := chatPrompt(t, cfg, "Describe the liver.")
 	req := model.Request{Prompt: ids, Pixels: volume(cfg, 8)}
-	opt := model.GenerateOptions{MaxTokens: 12, Task: -1}
+	opt := model.GenerateOptions{MaxTokens: 12}
 	maxSeq := len(ids) + cfg.VisualTokens() + 16
 	want, err := tw.cpu.Generate(ctx, newState(t, tw.cpu, maxSeq), req, opt)
 	if err != nil {

@@ -189,7 +189,8 @@ func summarize(r *model.Routing, eg int) *routingSummary {
 	return s
 }
 
-// parseTask maps --task to GenerateOptions.Task (−1: the router decides).
+// parseTask maps --task to a task group index (−1: the router decides,
+// i.e. GenerateOptions.ForceTask false).
 func parseTask(s string) (int, error) {
 	if s == "" || s == "auto" {
 		return -1, nil
@@ -286,7 +287,7 @@ func generate(ctx context.Context, req request, g *generateFlags, stdout, stderr
 
 	opts := model.TextOptions{GenerateOptions: model.GenerateOptions{
 		MaxTokens: g.maxTokens, Temperature: float32(g.temperature), TopK: g.topK, TopP: float32(g.topP),
-		Seed: uint32(g.seed), Task: task,
+		Seed: uint32(g.seed), ForceTask: task >= 0, Task: task,
 	}}
 	var streamed strings.Builder
 	if !g.asJSON {
