@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -477,4 +478,26 @@ func missingTool(t *testing.T, name string) {
 		t.Skipf("%s: js/wasm cannot run external oracles", name)
 	}
 	t.Fatalf("%s (dcmtk) not found: apt-get install dcmtk, or run scripts/test.sh", name)
+}
+
+// TestSequentialScanZeroSpectralFields decodes pydicom's JPEG-lossy.dcm,
+// whose sequential scan header carries Ss=Se=0 where B.2.3 fixes Se=63.
+// libjpeg (dcmtk, GDCM) warns and decodes all 64 coefficients; so must
+// we, and the pixels must agree with dcmdjpeg's as on the other lossy files.
+func TestSequentialScanZeroSpectralFields(t *testing.T) {
+	const p = "/usr/lib/python3/dist-packages/pydicom/data/test_files/JPEG-lossy.dcm"
+	if runtime.GOOS == "js" {
+		t.Skip("js/wasm cannot run the dcmdjpeg oracle")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%v: apt-get install python3-pydicom, or run scripts/test.sh", err)
+	}
+	f := readDICOM(t, p)
+	got := decodeFrame(t, f, 0, false)
+	ref := dcmdjpeg(t, p, "+cn", "+px")
+	nd, md := countDiff(got, ref.nativeSamples(t, 0))
+	t.Logf("vs dcmdjpeg: %d of %d samples differ, max %d", nd, len(got), md)
+	if md > 1 || nd > len(got)/20 {
+		t.Errorf("disagrees with dcmdjpeg on %d samples, max %d", nd, md)
+	}
 }

@@ -566,9 +566,12 @@ func (d *decoder) parseSOS(seg []byte, off int) (*scanHeader, error) {
 			}
 		}
 	default:
-		if sh.ss != 0 || sh.se != 63 || sh.ah != 0 || sh.al != 0 {
-			return nil, jpegErr("SOS", off, "sequential scan must have Ss=0 Se=63 Ah=Al=0, has %d %d %d %d", sh.ss, sh.se, sh.ah, sh.al)
-		}
+		// B.2.3 fixes Ss=0, Se=63, Ah=Al=0 for sequential scans, but some
+		// encoders write zeros there (pydicom's JPEG-lossy.dcm has Se=0).
+		// The fields carry no information in a sequential scan, and
+		// libjpeg (so dcmtk and GDCM) only warns and decodes all 64
+		// coefficients; so do we.
+		sh.ss, sh.se, sh.ah, sh.al = 0, 63, 0, 0
 		needDC, needAC = true, true
 	}
 	for _, sc := range sh.comps {
