@@ -18,9 +18,11 @@ import (
 // at what follows (Strip with stop > 0, BPEDecoder, Replace of a regex that
 // spans tokens) get valid UTF-8 pieces but not always the same text.
 //
-// It keeps a short window of ids: those since the last point where the
-// text was complete, plus the last visible token before it as context
-// (Metaspace and Strip decoders treat the first token specially).
+// It keeps a window of ids: those since the last point where the text was
+// complete, plus the last visible token before it as context (Metaspace
+// and Strip decoders treat the first token specially). The window is short
+// for real text; a model emitting a long run of invalid bytes makes it grow
+// (each step re-decodes it), bounded by the generation's max tokens.
 type Stream struct {
 	t       *Tokenizer
 	skip    bool
@@ -28,12 +30,6 @@ type Stream struct {
 	emitted int    // bytes of decode(ids) already returned
 	last    string // decode(ids) at the previous step
 }
-
-// maxHeld bounds the window: a model that keeps producing invalid bytes
-// would otherwise make every step decode all of them again. Past it the
-// U+FFFD is emitted as it stands (a character is at most 4 bytes, so only
-// a pathological stream gets there).
-const maxHeld = 64
 
 // NewStream starts a streaming decode; skipSpecial leaves out special
 // tokens as Decode does.
@@ -49,7 +45,10 @@ func (s *Stream) Next(id int) string {
 	// Only a final U+FFFD can still change: TextDecoder emits it for bytes
 	// that end in the middle of a character; earlier ones are final.
 	end := len(text)
-	if strings.HasSuffix(text, string(utf8.RuneError)) && len(s.ids) <= maxHeld {
+	// (A cap on the window used to emit the U+FFFD as it stood past 64
+	// ids; the fuzzer found a long invalid run whose last byte a later id
+	// completed, so the stream and Decode disagreed. Correct beats bounded.)
+	if strings.HasSuffix(text, string(utf8.RuneError)) {
 		end -= utf8.RuneLen(utf8.RuneError)
 	}
 	if !strings.HasPrefix(text, s.last[:s.emitted]) {
