@@ -4,7 +4,6 @@ import (
 	"context"
 	"ctlens/model/modeltest"
 	"math"
-	"math/rand"
 	"testing"
 
 	"ctlens/model"
@@ -56,25 +55,13 @@ func newState(t testing.TB, m *model.Model) *model.State {
 	return s
 }
 
-// volume is a deterministic random volume (D, Cin, H, W) for cfg.
-func volume(cfg model.Config, seed int64) []float32 {
-	v := cfg.Vision
-	rng := rand.New(rand.NewSource(seed))
-	px := make([]float32, cfg.Slices()*v.NumChannels*v.ImageSize*v.ImageSize)
-	for i := range px {
-		px[i] = float32(rng.NormFloat64())
-	}
-	return px
-}
+// volume is the shared deterministic random model input.
+func volume(cfg model.Config, seed int64) []float32 { return modeltest.Volume(cfg, seed) }
 
-// prompt is a chat prompt around text with one image slot.
+// prompt is the shared chat prompt around text with one image slot.
 func prompt(t testing.TB, cfg model.Config, text string) []int {
 	t.Helper()
-	ids, err := model.BuildPrompt(byteTokenizer{}, cfg.Prompt, text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
+	return modeltest.Prompt(t, cfg, text)
 }
 
 // encode runs routing, vision and prefill of prompt on a fresh state and

@@ -7,7 +7,6 @@ import (
 	"ctlens/model/modeltest"
 	"fmt"
 	"math"
-	"math/rand"
 	"os"
 	"strings"
 	"sync"
@@ -106,24 +105,13 @@ func tinyConfig(t testing.TB, name string) model.Config {
 	return model.Config{}
 }
 
-// volume is a deterministic random volume (D, Cin, H, W) for cfg.
-func volume(cfg model.Config, seed int64) []float32 {
-	v := cfg.Vision
-	rng := rand.New(rand.NewSource(seed))
-	px := make([]float32, cfg.Slices()*v.NumChannels*v.ImageSize*v.ImageSize)
-	for i := range px {
-		px[i] = float32(rng.NormFloat64())
-	}
-	return px
-}
+// volume is the shared deterministic random model input.
+func volume(cfg model.Config, seed int64) []float32 { return modeltest.Volume(cfg, seed) }
 
+// chatPrompt is the shared chat prompt around text with one image slot.
 func chatPrompt(t testing.TB, cfg model.Config, text string) []int {
 	t.Helper()
-	ids, err := model.BuildPrompt(byteTokenizer{}, cfg.Prompt, text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
+	return modeltest.Prompt(t, cfg, text)
 }
 
 // ---- comparisons ---------------------------------------------------------------

@@ -3,6 +3,10 @@
 package modeltest
 
 import (
+	"math/rand"
+	"testing"
+
+	"ctlens/model"
 	"fmt"
 	"strings"
 )
@@ -62,4 +66,26 @@ func (ByteTokenizer) TokenID(tok string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Volume is a deterministic random model input (D, Cin, H, W) for cfg.
+func Volume(cfg model.Config, seed int64) []float32 {
+	v := cfg.Vision
+	rng := rand.New(rand.NewSource(seed))
+	px := make([]float32, cfg.Slices()*v.NumChannels*v.ImageSize*v.ImageSize)
+	for i := range px {
+		px[i] = float32(rng.NormFloat64())
+	}
+	return px
+}
+
+// Prompt is cfg's chat prompt around text with one image slot, tokenized
+// by ByteTokenizer.
+func Prompt(t testing.TB, cfg model.Config, text string) []int {
+	t.Helper()
+	ids, err := model.BuildPrompt(ByteTokenizer{}, cfg.Prompt, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
