@@ -23,6 +23,24 @@ type Config struct {
 	Projector  ProjectorConfig  `json:"projector"`
 	LLM        LLMConfig        `json:"text_config"`
 	Prompt     PromptConfig     `json:"prompt"`
+	// InputNorm is how a volume's HU become the vision tower's input, in
+	// volume.ParseNorm's form ("minmax", "window:C:W",
+	// "window-signed:C:W"); empty: DefaultInputNorm. The model was trained
+	// on one normalisation, so it travels with the weights.
+	InputNorm string `json:"input_norm,omitempty"`
+}
+
+// DefaultInputNorm is the normalisation of a model that names none:
+// M3D-Data's per-volume min-max, the data the paper's model was trained
+// on.
+const DefaultInputNorm = "minmax"
+
+// Norm is c.InputNorm, or DefaultInputNorm when it is empty.
+func (c Config) Norm() string {
+	if c.InputNorm == "" {
+		return DefaultInputNorm
+	}
+	return c.InputNorm
 }
 
 // VisionConfig is the CLIP ViT (HF CLIPVisionConfig names) plus how

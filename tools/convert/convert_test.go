@@ -268,7 +268,7 @@ func TestTransferMoEEqualsDense(t *testing.T) {
 			// A broken expert (fc2 bias of every expert of the chosen group
 			// shifted) must show: the comparison above can fail.
 			src := engine.TensorSource{}
-			for k, v := range dm.Source.(engine.TensorSource) {
+			for k, v := range dm.Source {
 				src[k] = v
 			}
 			l := c.moe.MoELayers[len(c.moe.MoELayers)-1]
@@ -304,8 +304,8 @@ func TestQuantizedWithinBounds(t *testing.T) {
 	}
 	mf, df := loadDir(t, fout)
 	mq, dq := loadDir(t, qout)
-	ref := df.Source.(engine.TensorSource)
-	for name, q := range dq.Source.(engine.TensorSource) {
+	ref := df.Source
+	for name, q := range dq.Source {
 		f := ref[name]
 		if q.Weights == nil {
 			if f.Weights != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ctlens/model"
+	mengine "ctlens/model/engine"
 	"ctlens/tools/internal/backend"
 	"ctlens/tools/internal/engine"
 	"ctlens/volume"
@@ -99,17 +100,17 @@ type request struct {
 
 // output is what --json prints.
 type output struct {
-	Command    string          `json:"command"`
-	Model      string          `json:"model"`
-	Backend    string          `json:"backend"`
-	Series     seriesRef       `json:"series"`
-	Question   string          `json:"question,omitempty"`
-	Task       string          `json:"task"` // the task group that ran ("" for a dense model)
-	Routing    *routingSummary `json:"routing"`
-	Timings    timingsJSON     `json:"timings"`
-	Text       string          `json:"text"`
-	Tokens     int             `json:"tokens"`
-	StopReason string          `json:"stop_reason"`
+	Command    string                  `json:"command"`
+	Model      string                  `json:"model"`
+	Backend    string                  `json:"backend"`
+	Series     seriesRef               `json:"series"`
+	Question   string                  `json:"question,omitempty"`
+	Task       string                  `json:"task"` // the task group that ran ("" for a dense model)
+	Routing    *mengine.RoutingSummary `json:"routing"`
+	Timings    timingsJSON             `json:"timings"`
+	Text       string                  `json:"text"`
+	Tokens     int                     `json:"tokens"`
+	StopReason string                  `json:"stop_reason"`
 }
 
 type seriesRef struct {
@@ -131,62 +132,6 @@ type timingsJSON struct {
 	DecodeMS       float64 `json:"decode_ms"`
 	DecodeTokens   int     `json:"decode_tokens"`
 	DecodeTokPerS  float64 `json:"decode_tok_per_s"`
-}
-
-// routingSummary condenses model.Routing: the task decision in full, and
-// per MoE layer how the visual tokens spread over the chosen group's
-// experts (the per-token gates are D·S·K numbers; --json keeps them out).
-type routingSummary struct {
-	Task      string             `json:"task"`
-	TaskProbs map[string]float32 `json:"task_probs"`
-	Forced    bool               `json:"forced"`
-	Layers    []layerSummary     `json:"layers"`
-}
-
-type layerSummary struct {
-	Layer  int `json:"layer"`
-	Tokens int `json:"tokens"`
-	K      int `json:"k"`
-	// ExpertShare[e] is the fraction of the tokens' top-k slots that went
-	// to expert e of the group; GateMass[e] the mean gate it received per
-	// token (Σ = 1 with renormalised gates).
-	ExpertShare []float64 `json:"expert_share"`
-	GateMass    []float64 `json:"gate_mass"`
-	MeanTopGate float64   `json:"mean_top_gate"` // the rank-1 gate, averaged over tokens
-}
-
-func summarize(r *model.Routing, eg int) *routingSummary {
-	if r == nil {
-		return nil
-	}
-	s := &routingSummary{Task: r.TaskName, TaskProbs: map[string]float32{}, Forced: r.Forced, Layers: []layerSummary{}}
-	for i, p := range r.TaskProbs {
-		name := fmt.Sprint(i)
-		if i < len(model.TaskNames) {
-			name = model.TaskNames[i]
-		}
-		s.TaskProbs[name] = p
-	}
-	for _, l := range r.Layers {
-		ls := layerSummary{Layer: l.Layer, Tokens: l.Tokens, K: l.K, ExpertShare: make([]float64, eg), GateMass: make([]float64, eg)}
-		for i, e := range l.Experts {
-			if e < 0 || e >= eg {
-				continue
-			}
-			ls.ExpertShare[e]++
-			ls.GateMass[e] += float64(l.Gates[i])
-			if i%l.K == 0 {
-				ls.MeanTopGate += float64(l.Gates[i])
-			}
-		}
-		for e := range ls.ExpertShare {
-			ls.ExpertShare[e] /= float64(max(l.Tokens*l.K, 1))
-			ls.GateMass[e] /= float64(max(l.Tokens, 1))
-		}
-		ls.MeanTopGate /= float64(max(l.Tokens, 1))
-		s.Layers = append(s.Layers, ls)
-	}
-	return s
 }
 
 // parseTask maps --task to a task group index (−1: the router decides,
@@ -229,18 +174,19 @@ func generate(ctx context.Context, req request, g *generateFlags, stdout, stderr
 		return err
 	}
 	cfg := d.Config
-	if !cfg.HasVision() || !cfg.HasLLM() {
-		return fmt.Errorf("the model in %s is a %s; %s needs a vision-language model\nhint: convert a Phi-3-Vision checkpoint with `go run ./tools/convert`", dir, engine.Arch(cfg), req.kind)
-	}
-	if d.Tokenizer == nil {
-		return fmt.Errorf("the model in %s has no tokenizer.json\nhint: convert it again with --tokenizer path/to/tokenizer.json", dir)
+	if err := d.CanGenerate(); err != nil {
+		return fmt.Errorf("%s: %w\nhint: convert a Phi-3-Vision checkpoint (with its tokenizer.json) with `go run ./tools/convert`", dir, err)
 	}
 	norm, err := volume.ParseNorm(d.InputNorm)
 	if err != nil {
-		return fmt.Errorf("%s: config %s: %w", dir, engine.InputNormKey, err)
+		return fmt.Errorf("%s: config input_norm: %w", dir, err)
 	}
 	t0 := time.Now()
-	px, ref, err := modelInput(ctx, req.path, g.series, cfg, norm)
+	grey, ref, err := modelInput(ctx, req.path, g.series, cfg, norm)
+	if err != nil {
+		return err
+	}
+	px, err := d.Pixels(grey)
 	if err != nil {
 		return err
 	}
@@ -251,39 +197,11 @@ func generate(ctx context.Context, req request, g *generateFlags, stdout, stderr
 	if !g.asJSON {
 		fmt.Fprintf(stderr, "loading %s (%.1f MiB) on %s…\n", d.Manifest.Model, float64(d.Manifest.Bytes())/(1<<20), ops.Backend())
 	}
-	if err := d.Load(ctx, nil); err != nil {
-		return err
-	}
-	m, err := model.New(ops, cfg, d.Source)
+	e, err := d.Info.Load(ctx, ops, d.Opener(), nil)
 	if err != nil {
-		return err
-	}
-	if err := backend.Warm(ctx, ops, m); err != nil {
-		return err
+		return engine.LoadError(dir, err)
 	}
 	loadMS := msSince(t0) // read, verified, uploaded and (GPU) pipelines compiled
-
-	text := req.question
-	if req.kind == "report" {
-		text = cfg.Prompt.ReportPrompt
-	}
-	// Size the state for this request: the prompt with its visual tokens
-	// and the tokens to generate (not max_position_embeddings, whose KV
-	// cache would be gigabytes for a real model).
-	ids, err := model.BuildPrompt(d.Tokenizer, cfg.Prompt, text)
-	if err != nil {
-		return err
-	}
-	rows := len(ids) - 1 + cfg.VisualTokens()
-	maxSeq := min(cfg.LLM.MaxPositions, rows+g.maxTokens)
-	if rows >= maxSeq {
-		return fmt.Errorf("the prompt takes %d positions, the model has %d\nhint: shorten the question", rows, cfg.LLM.MaxPositions)
-	}
-	s, err := m.NewState(model.StateOptions{MaxSeq: maxSeq, MaxPrefill: rows})
-	if err != nil {
-		return err
-	}
-	defer s.Free()
 
 	opts := model.TextOptions{GenerateOptions: model.GenerateOptions{
 		MaxTokens: g.maxTokens, Temperature: float32(g.temperature), TopK: g.topK, TopP: float32(g.topP),
@@ -296,18 +214,17 @@ func generate(ctx context.Context, req request, g *generateFlags, stdout, stderr
 			streamed.WriteString(delta)
 		}
 	}
-	var res *model.TextResult
-	if req.kind == "report" {
-		res, err = m.Report(ctx, s, d.Tokenizer, px, opts)
-	} else {
-		res, err = m.Ask(ctx, s, d.Tokenizer, px, req.question, opts)
+	question := ""
+	if req.kind != "report" {
+		question = req.question
 	}
+	res, err := e.Generate(ctx, mengine.Request{Pixels: px, Question: question, Options: opts})
 	if err != nil {
 		return err
 	}
 	out := output{
 		Command: req.kind, Model: d.Manifest.Model, Backend: ops.Backend(), Series: ref, Question: req.question,
-		Routing: summarize(res.Routing, cfg.MoE.ExpertsPerTask), Text: res.Text, Tokens: len(res.Tokens), StopReason: res.StopReason,
+		Routing: mengine.Summarize(res.Routing, cfg.MoE.ExpertsPerTask), Text: res.Text, Tokens: len(res.Tokens), StopReason: res.StopReason,
 		Timings: timingsJSON{
 			LoadMS: loadMS, ImportMS: importMS, VisionMS: res.Timings.VisionMS,
 			PrefillMS: res.Timings.PrefillMS, PrefillTokens: res.Timings.PrefillTokens, PrefillTokPerS: res.Timings.PrefillTokPerS(),
@@ -355,8 +272,8 @@ func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds())
 
 // modelInput imports the DICOM at path, picks the series (uid, or the
 // largest), loads it and resamples it onto the model's grid: D slices of
-// H×W, normalised, the grey channel repeated over the tower's Cin input
-// channels (CLIP takes RGB). It returns (D, Cin, H, W).
+// H×W, normalised. It returns (D, H, W); engine.Info.Pixels repeats it
+// over the tower's input channels.
 func modelInput(ctx context.Context, path, uid string, cfg model.Config, norm volume.Norm) ([]float32, seriesRef, error) {
 	var ref seriesRef
 	fsys, closer, err := volume.Open(path)
@@ -407,13 +324,6 @@ func modelInput(ctx context.Context, path, uid string, cfg model.Config, norm vo
 	if err != nil {
 		return nil, ref, err
 	}
-	hw := vc.ImageSize * vc.ImageSize
-	px := make([]float32, d*vc.NumChannels*hw)
-	for z := 0; z < d; z++ {
-		for c := 0; c < vc.NumChannels; c++ {
-			copy(px[(z*vc.NumChannels+c)*hw:], grey[z*hw:(z+1)*hw])
-		}
-	}
 	ref = seriesRef{UID: s.SeriesInstanceUID, Name: s.Name(), Dims: v.Dims, Input: [4]int{d, vc.NumChannels, vc.ImageSize, vc.ImageSize}, Series: len(res.Series)}
-	return px, ref, nil
+	return grey, ref, nil
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,7 @@ import (
 	"path/filepath"
 
 	"ctlens/model"
-	"ctlens/model/tokenizer"
+	mengine "ctlens/model/engine"
 	"ctlens/weights"
 )
 
@@ -19,16 +18,9 @@ import (
 // repository root (issue #5 ships it).
 const DefaultWeights = "weights/demo"
 
-// InputNormKey is the key of the config object in manifest.json that names
-// the volume normalisation the model was trained with, in volume.ParseNorm's
-// form ("minmax", "window:C:W", "window-signed:C:W"). model.Config has no
-// such field yet (it ignores the key when parsing); the tools write and
-// read it until model/ owns it.
-const InputNormKey = "input_norm"
-
-// DefaultInputNorm is used when a model says nothing: M3D-Data's per-volume
-// min-max, the data the paper's model was trained on.
-const DefaultInputNorm = "minmax"
+// DefaultInputNorm is model.DefaultInputNorm, the normalisation of a
+// model whose config names none.
+const DefaultInputNorm = model.DefaultInputNorm
 
 // ResolveWeights returns the model directory to load: flag when given,
 // else DefaultWeights when it holds a model, else an error saying how to
@@ -47,14 +39,13 @@ func ResolveWeights(flag string) (string, error) {
 		DefaultWeights, weights.ManifestFile)
 }
 
-// Dir is a ctlens model directory loaded into memory.
+// Dir is a ctlens model directory loaded into memory: model/engine's
+// Info read from a folder, and the tensors once loaded.
 type Dir struct {
+	*mengine.Info
 	Path      string
-	Manifest  *weights.Manifest
-	Config    model.Config
-	Source    model.Source         // every tensor, whole; nil until Load
-	Tokenizer *tokenizer.Tokenizer // nil when the directory has none
-	InputNorm string               // volume.ParseNorm's form; DefaultInputNorm when the config says nothing
+	Source    mengine.TensorSource // every tensor, whole; nil until Load
+	InputNorm string               // Config.Norm(): volume.ParseNorm's form
 }
 
 // OpenDir is Open and Load: the whole model in memory.
@@ -69,52 +60,32 @@ func OpenDir(ctx context.Context, path string, progress func(done, total int64))
 // Open reads what a model directory says about itself, cheaply: the
 // manifest, the config and the tokenizer. Load reads the weights.
 func Open(ctx context.Context, path string) (*Dir, error) {
-	fsys := os.DirFS(path)
-	m, err := weights.ReadManifest(fsys)
+	data, err := os.ReadFile(filepath.Join(path, weights.ManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s is not a ctlens model directory (no %s)\nhint: make one with `go run ./tools/convert` or `ctlens model tiny --out DIR`", path, weights.ManifestFile)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	cfg, err := model.ParseConfig(m.Config)
+	in, err := mengine.ReadInfo(ctx, data, weights.FSOpener(os.DirFS(path)), path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: manifest config: %w", path, err)
+		return nil, err
 	}
-	var extra map[string]json.RawMessage
-	json.Unmarshal(m.Config, &extra)
-	norm := DefaultInputNorm
-	if raw, ok := extra[InputNormKey]; ok {
-		if err := json.Unmarshal(raw, &norm); err != nil {
-			return nil, fmt.Errorf("%s: manifest config: %s: %w", path, InputNormKey, err)
-		}
-	}
-	d := &Dir{Path: path, Manifest: m, Config: cfg, InputNorm: norm}
-	if m.Tokenizer != (weights.FileRef{}) {
-		data, err := weights.LoadTokenizer(ctx, m, weights.FSOpener(fsys))
-		if err != nil {
-			return nil, err
-		}
-		if d.Tokenizer, err = tokenizer.Load(bytes.NewReader(data)); err != nil {
-			return nil, fmt.Errorf("%s: tokenizer: %w", path, err)
-		}
-	}
-	return d, nil
+	return &Dir{Info: in, Path: path, InputNorm: in.Config.Norm()}, nil
 }
+
+// Opener reads the directory's files.
+func (d *Dir) Opener() weights.Opener { return weights.FSOpener(os.DirFS(d.Path)) }
 
 // Load reads, verifies (sha256, sizes, layouts: weights.LoadAll) and
 // keeps every tensor, setting d.Source. progress, when set, receives the
 // shard bytes read so far and the total.
 func (d *Dir) Load(ctx context.Context, progress func(done, total int64)) error {
-	ts, err := weights.LoadAll(ctx, d.Manifest, weights.FSOpener(os.DirFS(d.Path)), weights.LoadOptions{Progress: progress})
+	ts, err := weights.LoadAll(ctx, d.Manifest, d.Opener(), weights.LoadOptions{Progress: progress})
 	if err != nil {
-		var he *weights.HashError
-		if errors.As(err, &he) {
-			return fmt.Errorf("%s: %w\nhint: the file is corrupt or was replaced; convert the model again", d.Path, err)
-		}
-		return fmt.Errorf("%s: %w", d.Path, err)
+		return LoadError(d.Path, err)
 	}
-	src := TensorSource{}
+	src := mengine.TensorSource{}
 	for _, t := range ts {
 		src[t.Name] = t
 	}
@@ -122,53 +93,25 @@ func (d *Dir) Load(ctx context.Context, progress func(done, total int64)) error 
 	return nil
 }
 
-// ConfigJSON is the config object of a model directory's manifest: cfg's
-// JSON with the tools' keys (InputNormKey) beside its fields.
+// LoadError adds the directory and, for a hash mismatch, what to do.
+func LoadError(path string, err error) error {
+	var he *weights.HashError
+	if errors.As(err, &he) {
+		return fmt.Errorf("%s: %w\nhint: the file is corrupt or was replaced; convert the model again", path, err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// ConfigJSON is the config object of a model directory's manifest: cfg
+// with its input normalisation set.
 func ConfigJSON(cfg model.Config, inputNorm string) (json.RawMessage, error) {
-	data, err := json.Marshal(cfg)
-	if err != nil || inputNorm == "" {
-		return data, err
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil {
-		return nil, err
-	}
-	obj[InputNormKey], _ = json.Marshal(inputNorm)
-	return json.Marshal(obj)
+	cfg.InputNorm = inputNorm
+	return json.Marshal(cfg)
 }
 
-// TensorSource serves whole weights.Tensors (weights.LoadAll's) as a
-// model.Source, converting each only when the loader asks for it.
-type TensorSource map[string]weights.Tensor
-
-// Tensor implements model.Source.
-func (s TensorSource) Tensor(name string) (model.SourceTensor, error) {
-	t, ok := s[name]
-	if !ok {
-		return model.SourceTensor{}, fmt.Errorf("tensor %q: %w", name, model.ErrNoTensor)
-	}
-	m := model.MapSource{}
-	if t.Weights != nil {
-		m.PutWeights(name, *t.Weights)
-	} else {
-		m.PutF32(name, t.Values, t.Shape...)
-	}
-	return m[name], nil
-}
+// TensorSource serves whole weights.Tensors as a model.Source.
+type TensorSource = mengine.TensorSource
 
 // Dims are the sizes weights' VRAM estimate needs beyond the tensors,
 // from a model config.
-func Dims(c model.Config) weights.Dims {
-	d := weights.Dims{}
-	if c.HasLLM() {
-		l := c.LLM
-		d.Layers, d.Heads, d.KVHeads, d.HeadDim = l.NumLayers, l.NumHeads, l.NumKVHeads, l.Dh()
-		d.Hidden, d.Intermediate, d.Vocab = l.HiddenSize, l.Intermediate, l.VocabSize
-		d.MaxTokens = min(l.MaxPositions, 4096)
-	}
-	if c.HasVision() {
-		d.VisionTokens = c.Slices() * c.Vision.Tokens()
-		d.VisionHidden, d.VisionIntermediate = c.Vision.HiddenSize, c.Vision.Intermediate
-	}
-	return d
-}
+func Dims(c model.Config) weights.Dims { return (&mengine.Info{Config: c}).Dims() }

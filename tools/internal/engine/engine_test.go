@@ -30,30 +30,6 @@ func TestResolveWeights(t *testing.T) {
 	}
 }
 
-// TestIsMatrix: what a converter may quantize.
-func TestIsMatrix(t *testing.T) {
-	cases := []struct {
-		name  string
-		shape []int
-		want  bool
-	}{
-		{"model.layers.0.self_attn.qkv_proj.weight", []int{96, 32}, true},
-		{model.VisionName("embeddings.patch_embedding.weight"), []int{32, 3, 4, 4}, true},
-		{model.VisionName("embeddings.position_embedding.weight"), []int{17, 32}, false},
-		{model.VisionLayerName(1, "mlp.router.weight"), []int{6, 40}, false},
-		{model.EmbedName("task_router.weight"), []int{3, 64}, false},
-		{model.EmbedName("text_proj.weight"), []int{8, 64}, false},
-		{model.EmbedName("sub_GN"), []int{1, 1, 1, 128}, false},
-		{"model.norm.weight", []int{64}, false},
-		{"model.layers.0.self_attn.qkv_proj.bias", []int{96, 1}, false},
-	}
-	for _, c := range cases {
-		if have := IsMatrix(c.name, c.shape); have != c.want {
-			t.Errorf("IsMatrix(%s, %v) = %v, want %v", c.name, c.shape, have, c.want)
-		}
-	}
-}
-
 // TestReads: the dry run reports a missing tensor by name and lists only
 // what the loader asks for.
 func TestReads(t *testing.T) {

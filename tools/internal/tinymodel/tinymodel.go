@@ -21,6 +21,7 @@ import (
 	"github.com/x448/float16"
 
 	"ctlens/model"
+	mengine "ctlens/model/engine"
 	"ctlens/model/tokenizer"
 	"ctlens/shaders"
 	"ctlens/tools/internal/engine"
@@ -137,39 +138,8 @@ func WriteDir(dir, family string, dt shaders.DType, seed int64) (*weights.Manife
 	return weights.WriteModel(dir, ts, cj, tokJSON, weights.WriteOptions{Model: "tiny-" + family, Dims: engine.Dims(cfg)})
 }
 
-// Tensors turns a MapSource into weights.Tensors in name order: packed
-// matrices (engine.IsMatrix, or any quantized tensor) and plain f32 values.
-func Tensors(src model.MapSource) ([]weights.Tensor, error) {
-	names := make([]string, 0, len(src))
-	for n := range src {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var out []weights.Tensor
-	for _, n := range names {
-		t := src[n]
-		if t.DType != shaders.F32 || engine.IsMatrix(n, t.Shape) {
-			rows := t.Shape[0]
-			k := numel(t.Shape) / max(rows, 1)
-			w := shaders.Weights{DType: t.DType, N: rows, K: k, Words: shaders.BytesU32(pad4(t.Data))}
-			if t.DType.Scaled() {
-				w.Scales = shaders.BytesU32(t.Scales)
-			}
-			out = append(out, weights.Matrix(n, w))
-			continue
-		}
-		out = append(out, weights.Plain(n, t.Shape, shaders.BytesF32(t.Data)))
-	}
-	return out, nil
-}
-
-// pad4 pads f16 data of an odd element count to whole u32 words.
-func pad4(b []byte) []byte {
-	if len(b)%4 == 0 {
-		return b
-	}
-	return append(append([]byte(nil), b...), make([]byte, 4-len(b)%4)...)
-}
+// Tensors is model/engine's Tensors.
+func Tensors(src model.MapSource) ([]weights.Tensor, error) { return mengine.Tensors(src), nil }
 
 func numel(shape []int) int {
 	n := 1
