@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: lavapipe (Vulkan on the CPU) for native GPU
 # tests, chromium for the browser suite, nodejs to run wasm test binaries, and
-# third-party DICOM readers used as oracles.
-need=(mesa-vulkan-drivers chromium nodejs dcmtk libgdcm-tools dicom3tools python3-pydicom python3-numpy python3-gdcm libgdcm-dev g++)
+# third-party DICOM readers used as oracles; PyTorch for tools/train.
+need=(mesa-vulkan-drivers chromium nodejs dcmtk libgdcm-tools dicom3tools python3-pydicom python3-numpy python3-gdcm libgdcm-dev g++ python3-torch)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
