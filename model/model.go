@@ -18,6 +18,7 @@ type Model struct {
 	ropeShort Tensor // (RotDim/2) decoder inverse frequencies (LongRoPE's short factors, or plain)
 	ropeLong  Tensor // (RotDim/2) LongRoPE's long factors; nil without LongRoPE
 	ropeSlice Tensor // (slice rot dim/2) the vision slice rotary; nil when off
+	vplan     visionPlan
 }
 
 // New loads the weights from src onto ops and prepares the tables.
@@ -27,6 +28,7 @@ func New(ops Ops, cfg Config, src Source) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Cfg: cfg, W: w, ops: ops}
+	m.vplan, _ = planVision(cfg, ops) // LoadWeights refused what cannot be planned
 	lc := cfg.LLM
 	var short, long []float32
 	if s := lc.RoPEScaling; s != nil {

@@ -42,16 +42,23 @@ type State struct {
 	patches Tensor // (D, S, Cin·p·p) patch rows, the class row zero
 	vemb    Tensor // (D·S, Cv) embeddings, then every LayerNorm output
 	vx      Tensor // (D·S, Cv) the residual stream
-	vqkv    Tensor // (D·S, 3Cv) fused q, k, v
+	vqkv    Tensor // (D·S, 3Cv) fused q, k, v (nil when split)
+	vq      Tensor // (D·S, Cv) q, k, v apart when the fused buffer would exceed the binding limit
+	vk      Tensor
+	vv      Tensor
 	vatt    Tensor // (D·S, Cv) attention output
-	vh      Tensor // (D·S, Fv) MLP hidden
+	vh      Tensor // (R, Fv) MLP hidden, R = mlpRows (D·S unless chunked)
+	cx      Tensor // (R, Cv) chunked: the layer-normed rows of the chunk
+	cy      Tensor // (R, Cv) chunked: the residual rows of the chunk
+	cids    Tensor // (R, K) u32 chunked: the chunk's expert ids
+	cgates  Tensor // (R, K) chunked: their gates
 	rlogits Tensor // (D·S, G·Eg) token router logits
 	seg     Tensor // (G·Eg, 2) u32 expert segments
-	perm    Tensor // (D·S·K) u32 token of each gathered row
-	slot    Tensor // (D·S·K) u32 gathered row of each (token, rank)
-	xg      Tensor // (D·S·K, Cv) gathered expert inputs
-	hg      Tensor // (D·S·K, Fv) expert hidden
-	yg      Tensor // (D·S·K, Cv) expert outputs
+	perm    Tensor // (R·K) u32 token of each gathered row
+	slot    Tensor // (R·K) u32 gathered row of each (token, rank)
+	xg      Tensor // (R·K, Cv) gathered expert inputs
+	hg      Tensor // (R·K, Fv) expert hidden
+	yg      Tensor // (R·K, Cv) expert outputs
 
 	// Merge, depth pooling, layout and projector.
 	merged    Tensor // (D·Tm [+2], 4Cv) merged tokens [+ sub_GN, glb_GN rows when pooling is off]
@@ -154,11 +161,17 @@ func (s *State) allocRouting(rows int) {
 	}
 	s.rlogits = s.f32("vision.router_logits", vt, g*eg)
 	s.seg = s.u32("vision.moe_seg", g*eg, 2)
-	s.perm = s.u32("vision.moe_perm", vt*k)
-	s.slot = s.u32("vision.moe_slot", vt*k)
-	s.xg = s.f32("vision.moe_x", vt*k, cv)
-	s.hg = s.f32("vision.moe_h", vt*k, fv)
-	s.yg = s.f32("vision.moe_y", vt*k, cv)
+	// The experts' scratch holds the assignments of one chunk of tokens.
+	mr := s.m.mlpRows()
+	s.perm = s.u32("vision.moe_perm", mr*k)
+	s.slot = s.u32("vision.moe_slot", mr*k)
+	s.xg = s.f32("vision.moe_x", mr*k, cv)
+	s.hg = s.f32("vision.moe_h", mr*k, fv)
+	s.yg = s.f32("vision.moe_y", mr*k, cv)
+	if s.m.vplan.chunk > 0 {
+		s.cids = s.u32("vision.moe_chunk_ids", mr, k)
+		s.cgates = s.f32("vision.moe_chunk_gates", mr, k)
+	}
 }
 
 // allocVision allocates the vision tower's buffers for D slices.
@@ -171,9 +184,27 @@ func (s *State) allocVision() {
 	s.patches = s.f32("vision.patches", d, st, v.PatchK())
 	s.vemb = s.f32("vision.ln", vt, cv)
 	s.vx = s.f32("vision.x", vt, cv)
-	s.vqkv = s.f32("vision.qkv", vt, 3*cv)
+	if s.m.vplan.splitQKV {
+		s.vq, s.vk, s.vv = s.f32("vision.q", vt, cv), s.f32("vision.k", vt, cv), s.f32("vision.v", vt, cv)
+	} else {
+		s.vqkv = s.f32("vision.qkv", vt, 3*cv)
+	}
 	s.vatt = s.f32("vision.att", vt, cv)
-	s.vh = s.f32("vision.mlp", vt, v.Intermediate)
+	rows := s.m.mlpRows()
+	s.vh = s.f32("vision.mlp", rows, v.Intermediate)
+	if s.m.vplan.chunk > 0 {
+		s.cx = s.f32("vision.chunk_in", rows, cv)
+		s.cy = s.f32("vision.chunk_out", rows, cv)
+	}
+}
+
+// mlpRows is the rows one MLP/MoE pass of the vision tower takes: a chunk
+// when the plan cuts the pass to fit the binding limit, else every token.
+func (m *Model) mlpRows() int {
+	if m.vplan.chunk > 0 {
+		return min(m.vplan.chunk, m.Cfg.Slices()*m.Cfg.Vision.Tokens())
+	}
+	return m.Cfg.Slices() * m.Cfg.Vision.Tokens()
 }
 
 // allocProjector allocates the merge, pooling, layout and projector
@@ -303,7 +334,7 @@ func (s *State) Free() {
 	}
 	for _, t := range []Tensor{
 		s.textIDs, s.textEmb, s.textPool, s.zeroQ, s.taskLogits, s.task, s.taskProbs, s.textProj,
-		s.pix, s.patches, s.vemb, s.vx, s.vqkv, s.vatt, s.vh, s.rlogits, s.seg, s.perm, s.slot,
+		s.pix, s.patches, s.vemb, s.vx, s.vqkv, s.vq, s.vk, s.vv, s.vatt, s.vh, s.cx, s.cy, s.cids, s.cgates, s.rlogits, s.seg, s.perm, s.slot,
 		s.xg, s.hg, s.yg, s.layoutIDs, s.ph, s.visual, s.ids, s.x, s.xn, s.qkv, s.att,
 		s.gu, s.hf, s.last, s.lastN, s.logits, s.next, s.kc, s.vc,
 	} {

@@ -142,33 +142,57 @@ func (m *Model) EncodeVisionHidden(ctx context.Context, s *State, pixels []float
 			return fmt.Errorf("model: vision layer %d: %w", l, err)
 		}
 		lw := &w.Vision.Layers[l]
-		// attention layernorm and fused q, k, v
+		// attention layernorm and q, k, v
 		ops.LayerNorm(s.vemb, s.vx, lw.LN1W, lw.LN1B, lnParams(vt, cv, v.LayerNormEps))
-		ops.MatMul(s.vqkv, s.vemb, lw.QKV, MatMulOpts{Bias: lw.QKVB}, dims(vt, 3*cv, cv)) // (D·S, 3Cv)
+		q, k, vv := s.vqkv, s.vqkv, s.vqkv
+		if lw.QKV != nil {
+			ops.MatMul(s.vqkv, s.vemb, lw.QKV, MatMulOpts{Bias: lw.QKVB}, dims(vt, 3*cv, cv)) // (D·S, 3Cv)
+		} else {
+			q, k, vv = s.vq, s.vk, s.vv
+			ops.MatMul(q, s.vemb, lw.Q, MatMulOpts{Bias: lw.QB}, dims(vt, cv, cv))
+			ops.MatMul(k, s.vemb, lw.K, MatMulOpts{Bias: lw.KB}, dims(vt, cv, cv))
+			ops.MatMul(vv, s.vemb, lw.V, MatMulOpts{Bias: lw.VB}, dims(vt, cv, cv))
+		}
 		// within a slice (batch = D), or across all slices as one sequence
 		// with the slice index rotating q and k
 		t, batches := st, d
 		if cfg.Is3D(l) {
 			t, batches = vt, 1
 			if m.ropeSlice != nil {
-				ops.RoPE(s.vqkv, m.ropeSlice, shaders.RoPEParams{
+				rp := shaders.RoPEParams{
 					Rows: uint32(vt), RowStride: uint32(3 * cv), NHeads: uint32(2 * v.NumHeads),
 					HeadDim: uint32(dh), RotDim: uint32(m.sliceRotDim()), PosDiv: uint32(st), MScale: 1,
-				})
+				}
+				if lw.QKV != nil {
+					ops.RoPE(s.vqkv, m.ropeSlice, rp) // q and k heads are adjacent in a fused row
+				} else {
+					rp.RowStride, rp.NHeads = uint32(cv), uint32(v.NumHeads)
+					ops.RoPE(q, m.ropeSlice, rp)
+					ops.RoPE(k, m.ropeSlice, rp)
+				}
 			}
 		}
 		ap := shaders.AttentionParams{T: uint32(t), Tk: uint32(t), H: uint32(v.NumHeads), Hkv: uint32(v.NumHeads),
-			Scale: float32(1 / math.Sqrt(float64(dh)))}.Fused(dh)
-		ops.Attention(s.vatt, s.vqkv, s.vqkv, s.vqkv, shaders.AttentionVariant{Dh: dh}, ap, batches)
+			Scale: float32(1 / math.Sqrt(float64(dh)))}
+		if lw.QKV != nil {
+			ap = ap.Fused(dh)
+		} else {
+			ap.QStride, ap.KStride, ap.VStride, ap.OStride = uint32(cv), uint32(cv), uint32(cv), uint32(cv)
+		}
+		ops.Attention(s.vatt, q, k, vv, shaders.AttentionVariant{Dh: dh}, ap, batches)
 		ops.MatMul(s.vx, s.vatt, lw.Out, MatMulOpts{Bias: lw.OutB, Accumulate: true}, dims(vt, cv, cv)) // out_proj + residual
 
 		// ffn layernorm, then the MLP (dense, or shared expert + routed experts)
 		ops.LayerNorm(s.vemb, s.vx, lw.LN2W, lw.LN2B, lnParams(vt, cv, v.LayerNormEps))
-		if lw.FFN.FC1 != nil {
-			m.ffn(s.vx, s.vemb, s.vh, lw.FFN, act, vt, cv, fv, nil, 0)
-		}
-		if lw.MoE != nil {
-			m.moe(s, l, lw.MoE, act, vt, cv, fv)
+		if m.vplan.chunk > 0 {
+			m.chunkedMLP(s, l, lw, act, vt, cv, fv)
+		} else {
+			if lw.FFN.FC1 != nil {
+				m.ffn(s.vx, s.vemb, s.vh, lw.FFN, act, vt, cv, fv, nil, 0)
+			}
+			if lw.MoE != nil {
+				m.moe(s, l, lw.MoE, act, vt, cv, fv)
+			}
 		}
 		if err := hidden(l + 1); err != nil {
 			return err
@@ -223,6 +247,27 @@ func (m *Model) moe(s *State, l int, mw *MoEWeights, act shaders.Act, vt, cv, fv
 	ops, mc := m.ops, m.Cfg.MoE
 	g, eg, k := mc.Tasks, mc.ExpertsPerTask, mc.TopK
 	r := s.route[l]
+	m.route(s, l, mw, vt, cv)
+	ops.MoEPlan(s.seg, s.perm, s.slot, r.ids, shaders.MoEPlanParams{Tokens: uint32(vt), K: uint32(k), Experts: uint32(g * eg)})
+	ops.Gather(s.xg, s.perm, s.vemb, gatherParams(vt*k, cv, vt)) // (D·S·K, Cv) rows grouped by expert
+	for e, ex := range mw.Experts {
+		m.ffn(s.yg, s.xg, s.hg, ex, act, vt*k, cv, fv, s.seg, e)
+	}
+	ops.MoECombine(s.vx, r.gates, s.slot, s.yg, shaders.MoECombineParams{Tokens: uint32(vt), Cols: uint32(cv), K: uint32(k)})
+}
+
+// chunkedMLP is the MLP half of a vision layer cut into chunks of
+// mlpRows tokens (visionPlan): each chunk's layer-normed rows and
+// residual rows are copied out of the full buffers, run through the
+// dense MLP (or shared expert) and the routed experts exactly as moe and
+// ffn would, and copied back. Routing itself runs once over all tokens.
+// route fills s.route[l] for every token: router logits from the
+// layer-normed tokens s.vemb plus the prompt's text bias, then top-k
+// within the chosen task group.
+func (m *Model) route(s *State, l int, mw *MoEWeights, vt, cv int) {
+	ops, mc := m.ops, m.Cfg.MoE
+	g, eg, k := mc.Tasks, mc.ExpertsPerTask, mc.TopK
+	r := s.route[l]
 	ops.MatMul(s.rlogits, s.vemb, mw.RouterX, MatMulOpts{Bias: s.textBias[l]}, dims(vt, g*eg, cv)) // (D·S, G·Eg)
 	renorm := uint32(0)
 	if mc.Renormalize {
@@ -231,12 +276,36 @@ func (m *Model) moe(s *State, l int, mw *MoEWeights, act shaders.Act, vt, cv, fv
 	ops.MoERoute(r.ids, r.gates, r.probs, s.rlogits, s.task, shaders.MoERouteParams{
 		Tokens: uint32(vt), Groups: uint32(g), Experts: uint32(eg), K: uint32(k), Renorm: renorm, GlobalIDs: 1,
 	})
-	ops.MoEPlan(s.seg, s.perm, s.slot, r.ids, shaders.MoEPlanParams{Tokens: uint32(vt), K: uint32(k), Experts: uint32(g * eg)})
-	ops.Gather(s.xg, s.perm, s.vemb, gatherParams(vt*k, cv, vt)) // (D·S·K, Cv) rows grouped by expert
-	for e, ex := range mw.Experts {
-		m.ffn(s.yg, s.xg, s.hg, ex, act, vt*k, cv, fv, s.seg, e)
+}
+
+func (m *Model) chunkedMLP(s *State, l int, lw *VisionLayer, act shaders.Act, vt, cv, fv int) {
+	ops, mc := m.ops, m.Cfg.MoE
+	g, eg, k := mc.Tasks, mc.ExpertsPerTask, mc.TopK
+	var r routeState
+	if lw.MoE != nil {
+		m.route(s, l, lw.MoE, vt, cv)
+		r = s.route[l]
 	}
-	ops.MoECombine(s.vx, r.gates, s.slot, s.yg, shaders.MoECombineParams{Tokens: uint32(vt), Cols: uint32(cv), K: uint32(k)})
+	step := m.mlpRows()
+	for r0 := 0; r0 < vt; r0 += step {
+		n := min(step, vt-r0)
+		ops.Copy(s.cx, 0, s.vemb, r0*cv, n*cv)
+		ops.Copy(s.cy, 0, s.vx, r0*cv, n*cv)
+		if lw.FFN.FC1 != nil {
+			m.ffn(s.cy, s.cx, s.vh, lw.FFN, act, n, cv, fv, nil, 0)
+		}
+		if lw.MoE != nil {
+			ops.Copy(s.cids, 0, r.ids, r0*k, n*k)
+			ops.Copy(s.cgates, 0, r.gates, r0*k, n*k)
+			ops.MoEPlan(s.seg, s.perm, s.slot, s.cids, shaders.MoEPlanParams{Tokens: uint32(n), K: uint32(k), Experts: uint32(g * eg)})
+			ops.Gather(s.xg, s.perm, s.cx, gatherParams(n*k, cv, n))
+			for e, ex := range lw.MoE.Experts {
+				m.ffn(s.yg, s.xg, s.hg, ex, act, n*k, cv, fv, s.seg, e)
+			}
+			ops.MoECombine(s.cy, s.cgates, s.slot, s.yg, shaders.MoECombineParams{Tokens: uint32(n), Cols: uint32(cv), K: uint32(k)})
+		}
+		ops.Copy(s.vx, r0*cv, s.cy, 0, n*cv)
+	}
 }
 
 func lnParams(rows, cols int, eps float32) shaders.LayerNormParams {

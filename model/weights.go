@@ -130,9 +130,13 @@ type VisionWeights struct {
 
 // VisionLayer is one pre-LN CLIP block.
 type VisionLayer struct {
-	LN1W, LN1B Tensor      // (Cv)
-	QKV        Tensor      // (3Cv, Cv) q_proj, k_proj, v_proj stacked
-	QKVB       Tensor      // (3Cv)
+	LN1W, LN1B Tensor // (Cv)
+	QKV        Tensor // (3Cv, Cv) q_proj, k_proj, v_proj stacked
+	QKVB       Tensor // (3Cv)
+	// Q, K, V and their biases replace QKV when the fused (tokens, 3Cv)
+	// activation would exceed the backend's binding limit (visionPlan).
+	Q, K, V    Tensor      // (Cv, Cv) each
+	QB, KB, VB Tensor      // (Cv) each
 	Out        Tensor      // (Cv, Cv) out_proj
 	OutB       Tensor      // (Cv)
 	LN2W, LN2B Tensor      // (Cv)
@@ -200,6 +204,10 @@ func LoadWeights(ops Ops, cfg Config, src Source) (*Weights, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	plan, err := planVision(cfg, ops)
+	if err != nil {
+		return nil, err
+	}
 	l := &loader{ops: ops, src: src}
 	w := &Weights{}
 	v, lc := cfg.Vision, cfg.LLM
@@ -230,10 +238,16 @@ func LoadWeights(ops Ops, cfg Config, src Source) (*Weights, error) {
 			n := func(s string) string { return VisionLayerName(i, s) }
 			vl := VisionLayer{
 				LN1W: l.vec(n("layer_norm1.weight"), cv), LN1B: l.vec(n("layer_norm1.bias"), cv),
-				QKV:  l.stacked([]string{n("self_attn.q_proj.weight"), n("self_attn.k_proj.weight"), n("self_attn.v_proj.weight")}, []int{cv, cv, cv}, cv),
-				QKVB: l.f32(n("self_attn.qkv.bias"), l.concat(l.vector(n("self_attn.q_proj.bias"), cv), l.vector(n("self_attn.k_proj.bias"), cv), l.vector(n("self_attn.v_proj.bias"), cv)), 3*cv),
-				Out:  l.matrix(n("self_attn.out_proj.weight"), cv, cv), OutB: l.vec(n("self_attn.out_proj.bias"), cv),
+				Out: l.matrix(n("self_attn.out_proj.weight"), cv, cv), OutB: l.vec(n("self_attn.out_proj.bias"), cv),
 				LN2W: l.vec(n("layer_norm2.weight"), cv), LN2B: l.vec(n("layer_norm2.bias"), cv),
+			}
+			if plan.splitQKV {
+				vl.Q, vl.QB = l.matrix(n("self_attn.q_proj.weight"), cv, cv), l.vec(n("self_attn.q_proj.bias"), cv)
+				vl.K, vl.KB = l.matrix(n("self_attn.k_proj.weight"), cv, cv), l.vec(n("self_attn.k_proj.bias"), cv)
+				vl.V, vl.VB = l.matrix(n("self_attn.v_proj.weight"), cv, cv), l.vec(n("self_attn.v_proj.bias"), cv)
+			} else {
+				vl.QKV = l.stacked([]string{n("self_attn.q_proj.weight"), n("self_attn.k_proj.weight"), n("self_attn.v_proj.weight")}, []int{cv, cv, cv}, cv)
+				vl.QKVB = l.f32(n("self_attn.qkv.bias"), l.concat(l.vector(n("self_attn.q_proj.bias"), cv), l.vector(n("self_attn.k_proj.bias"), cv), l.vector(n("self_attn.v_proj.bias"), cv)), 3*cv)
 			}
 			moe := cfg.IsMoE(i)
 			if !moe || cfg.MoE.SharedExpert {

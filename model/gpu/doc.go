@@ -11,8 +11,12 @@
 //     and by model.NewState (activations and the KV cache). A weight
 //     matrix larger than the device's storage binding limit is stored as
 //     row pieces within it, which MatMul and Gather run per piece
-//     (pieces.go); an activation larger than the limit, or a matrix whose
-//     single row exceeds it, is refused by name.
+//     (pieces.go). The backend reports the limit (BindingLimit), and the
+//     model lays its vision pass out to fit it: q, k, v in three buffers
+//     and the MLP and experts in chunks of tokens when the fused buffers
+//     would not fit (model/plan.go). A tower whose (tokens, Cv) stream
+//     alone exceeds the limit, or a matrix whose single row does, is
+//     refused by name.
 //   - Every call is recorded into one open wgpu.Batch; the batch is
 //     submitted by Read, ReadU32 or Sync. A decode step (Decode, then
 //     SampleNext) is therefore one submit ending in one 4-byte readback.

@@ -47,6 +47,9 @@ type Backend struct {
 	// splitting uploaded weights into pieces (tests lower it to split tiny
 	// tensors; see pieces.go).
 	limit uint64
+	// largestAlloc is the largest activation allocated, in bytes (tests
+	// check it against a lowered limit).
+	largestAlloc uint64
 	// Bias sub-ranges per (bias buffer, piece) of pieced matmuls (pieces.go).
 	biasParts map[biasKey]*buffer
 
@@ -304,6 +307,7 @@ func (b *Backend) Alloc(name string, dt model.DType, shape ...int) model.Tensor 
 		return t
 	}
 	t.buf = buf
+	b.largestAlloc = max(b.largestAlloc, 4*n)
 	return t
 }
 

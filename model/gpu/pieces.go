@@ -42,6 +42,12 @@ type piece struct {
 // bindLimit is the largest buffer a binding takes: the device's limit, or
 // the test override.
 func (b *Backend) bindLimit() uint64 {
+	return b.BindingLimit()
+}
+
+// BindingLimit implements model.BindingLimiter: the largest buffer one
+// binding takes, so that the model lays the vision pass out to fit it.
+func (b *Backend) BindingLimit() uint64 {
 	if b.limit != 0 {
 		return b.limit
 	}

@@ -137,7 +137,11 @@ func TestPiecedModel(t *testing.T) {
 			}
 			gb := New(device(t))
 			lc := cfg.LLM
-			gb.limit = dataBytes(dt, lc.VocabSize, lc.HiddenSize) / 3 &^ 3
+			// A third of the embedding, but at least one vision activation
+			// (the model refuses a limit below that; its vision pass is then
+			// split and chunked too).
+			vis := uint64(cfg.Slices()*cfg.Vision.Tokens()*cfg.Vision.HiddenSize) * 4
+			gb.limit = max(dataBytes(dt, lc.VocabSize, lc.HiddenSize)/3&^3, vis)
 			gm, err := model.New(gb, cfg, src)
 			if err != nil {
 				t.Fatal(err)
