@@ -243,7 +243,27 @@ func BenchmarkPrefill(b *testing.B) {
 // BenchmarkVision is the small CLIP tower over one 224² image (197
 // tokens) per iteration, f16 weights.
 func BenchmarkVision(b *testing.B) {
+	benchVision(b, clipBench(), 0, "vision encoder (197 tokens, 5 layers)")
+}
+
+// BenchmarkVision3DLayout is the same tower transferred to 3D (8 slices,
+// 1,576 tokens, layers 2–4 across slices), run twice side by side: with
+// everything in one buffer per activation ("fused"), and with the
+// binding limit lowered to one (tokens, Cv) activation so that q, k, v
+// are split and the MLP runs in chunks ("split-chunked": the layout a
+// full-size tower takes under a 128 MiB limit). The ratio of the two
+// ms/volume is the layout's cost.
+func BenchmarkVision3DLayout(b *testing.B) {
 	cfg := clipBench()
+	cfg.Transfer3D = model.Transfer3DConfig{Enabled: true, Slices: 8, LayersFrom: 2, SliceRoPE: true, RoPETheta: 10000}
+	one := uint64(cfg.Slices()*cfg.Vision.Tokens()*cfg.Vision.HiddenSize) * 4
+	b.Run("fused", func(b *testing.B) { benchVision(b, cfg, 0, "3D vision, fused") })
+	b.Run("split-chunked", func(b *testing.B) { benchVision(b, cfg, one, "3D vision, split and chunked") })
+}
+
+// benchVision times EncodeVision of cfg's tower alone, f16 weights, with
+// the backend's binding limit lowered to limit when nonzero.
+func benchVision(b *testing.B, cfg model.Config, limit uint64, what string) {
 	// model.RandomWeights divides by the decoder's head count, so it
 	// cannot make a tower alone: it makes one with a tiny decoder, whose
 	// tensors the tower-only config never loads.
@@ -255,6 +275,7 @@ func BenchmarkVision(b *testing.B) {
 		b.Fatal(err)
 	}
 	gb := New(device(b))
+	gb.limit = limit
 	m, err := model.New(gb, cfg, src)
 	if err != nil {
 		b.Fatal(err)
@@ -287,8 +308,8 @@ func BenchmarkVision(b *testing.B) {
 	}
 	wall := time.Since(start)
 	b.StopTimer()
-	b.ReportMetric(wall.Seconds()*1000/float64(n), "ms/image")
-	profile(b, gb, "vision encoder (197 tokens, 5 layers)", 1, run)
+	b.ReportMetric(wall.Seconds()*1000/float64(n), "ms/volume")
+	profile(b, gb, what, 1, run)
 }
 
 // profile runs f runs times with timing on and logs the GPU time per
