@@ -164,7 +164,12 @@ func (m *Model) Generate(ctx context.Context, s *State, req Request, o GenerateO
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("model: generate: %w", err)
 		}
-		if err := m.Decode(ctx, s); err != nil {
+		if m.CrossesLongRoPE(s) {
+			err = m.RecomputeLongRoPE(ctx, s, req.Prompt, res.Tokens)
+		} else {
+			err = m.Decode(ctx, s)
+		}
+		if err != nil {
 			return res, err
 		}
 		sp.Step = uint32(step + 1)
@@ -342,4 +347,34 @@ func stableText(txt string) string {
 		txt = txt[:len(txt)-size]
 	}
 	return txt
+}
+
+// CrossesLongRoPE reports whether the next decode step makes s's sequence
+// longer than LongRoPE's original_max_position_embeddings while its cache
+// holds keys rotated by the short factors. HF's generate then drops the
+// cache and recomputes every position with the long factors
+// (Phi3ForCausalLM.prepare_inputs_for_generation), where a plain decode
+// step would leave the cached keys as they are: generation calls
+// RecomputeLongRoPE instead of Decode at that step.
+func (m *Model) CrossesLongRoPE(s *State) bool {
+	lc := m.Cfg.LLM
+	return lc.LongRoPE() && !s.longRoPE && s.Pos == lc.OriginalMaxPos
+}
+
+// RecomputeLongRoPE is the decode step at the crossing: it refills s's KV
+// cache from position 0 with LongRoPE's long factors — the prompt (its
+// visual tokens kept from EncodeVision), then the generated tokens, the
+// one being decoded last, in pieces of at most MaxPrefill rows — leaving
+// the logits of the last one, as Decode would.
+func (m *Model) RecomputeLongRoPE(ctx context.Context, s *State, prompt, tokens []int) error {
+	s.Pos, s.rows, s.longRoPE = 0, 0, true
+	if err := m.Prefill(ctx, s, prompt); err != nil {
+		return fmt.Errorf("model: recomputing the cache with the long RoPE factors: %w", err)
+	}
+	for i := 0; i < len(tokens); i += s.MaxPrefill {
+		if err := m.Prefill(ctx, s, tokens[i:min(i+s.MaxPrefill, len(tokens))]); err != nil {
+			return fmt.Errorf("model: recomputing the cache with the long RoPE factors: %w", err)
+		}
+	}
+	return nil
 }

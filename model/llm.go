@@ -74,7 +74,7 @@ func (m *Model) forward(ctx context.Context, s *State, t int) error {
 	c, h, hkv, dh, f := lc.HiddenSize, lc.NumHeads, lc.NumKVHeads, lc.Dh(), lc.Intermediate
 	qkvW, kvW := lc.QKVWidth(), lc.KVWidth()
 	pos := s.Pos
-	invFreq, mscale := m.ropeFor(pos + t - 1)
+	invFreq, mscale := m.ropeFor(s, pos+t-1)
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	norm := func(y, x, g Tensor, rows int) {
 		ops.RMSNorm(y, x, nil, g, shaders.RMSNormParams{Rows: uint32(rows), Cols: uint32(c), Eps: lc.RMSNormEps})

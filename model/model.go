@@ -70,10 +70,12 @@ func (m *Model) sliceRotDim() int {
 // whose last position is last: HF Phi-3 picks the long factors when the
 // sequence so far (last + 1) exceeds original_max_position_embeddings,
 // per forward call, so prefill and every decode step choose for
-// themselves (keys already cached keep the rotation they got).
-func (m *Model) ropeFor(last int) (Tensor, float32) {
+// themselves (keys already cached keep the rotation they got) — until
+// generation recomputes the cache at the crossing (State.longRoPE), after
+// which every call uses the long factors.
+func (m *Model) ropeFor(s *State, last int) (Tensor, float32) {
 	lc := m.Cfg.LLM
-	if lc.LongRoPE() && last+1 > lc.OriginalMaxPos {
+	if lc.LongRoPE() && (s.longRoPE || last+1 > lc.OriginalMaxPos) {
 		return m.ropeLong, lc.RoPEMScale(true)
 	}
 	return m.ropeShort, lc.RoPEMScale(false)

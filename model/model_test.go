@@ -476,3 +476,65 @@ func TestTextOnlyAndVisionOnly(t *testing.T) {
 	}
 	assertEqual(t, "features", feat, hf[len(hf)-1])
 }
+
+// TestGenerateRecomputesAtTheLongRoPECrossing: when generation carries a
+// LongRoPE sequence past original_max_position_embeddings, every later
+// token is the one a fresh prefill of the whole sequence picks (all of it
+// rotated by the long factors, as HF's generate recomputes the cache at
+// that step), and the steps before it are unchanged. Without the
+// recompute the cached keys keep the short factors' rotation and the
+// logits after the crossing differ.
+func TestGenerateRecomputesAtTheLongRoPECrossing(t *testing.T) {
+	ctx := context.Background()
+	cfg := tiny(t, "gqa-untied-longrope-dense-3d")
+	m, _ := random(t, cfg, 4, shaders.F32)
+	ids := prompt(t, cfg, "Any lesion?")
+	px := volume(cfg, 3)
+	rows := len(ids) - 1 + cfg.VisualTokens()
+	orig := cfg.LLM.OriginalMaxPos
+	if rows > orig {
+		t.Fatalf("the prompt takes %d rows, past original_max_position_embeddings %d: no crossing to test", rows, orig)
+	}
+	steps := orig - rows + 6 // crosses at step orig−rows, then 5 more
+	s, err := m.NewState(model.StateOptions{MaxSeq: rows + steps + 1, MaxPrefill: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Free()
+	res, err := m.Generate(ctx, s, model.Request{Prompt: ids, Pixels: px}, model.GenerateOptions{MaxTokens: steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tokens) != steps {
+		t.Fatalf("%d tokens, want %d", len(res.Tokens), steps)
+	}
+	// Step i's token comes from the logits after prompt + tokens[:i].
+	for i := 1; i < steps; i++ {
+		full := encodeRouted(t, m, ids, append(slices.Clone(ids), res.Tokens[:i]...), px, -1)
+		l := logits(t, m, full)
+		full.Free()
+		if want := argmax(l); res.Tokens[i] != want {
+			t.Errorf("step %d (sequence %d, original max %d): token %d, a fresh prefill picks %d", i, rows+i, orig, res.Tokens[i], want)
+		}
+	}
+	// The logits of the cached path after the crossing equal the fresh
+	// prefill's (the recompute ran), and differ from plain decoding.
+	seq := append(slices.Clone(ids), res.Tokens[:steps-1]...)
+	full := encodeRouted(t, m, ids, seq, px, -1)
+	want := logits(t, m, full)
+	assertClose := func(what string, have []float32, max float64) {
+		if e := nmse(have, want); !(e <= max) {
+			t.Errorf("%s: NMSE %.3g against a fresh prefill", what, e)
+		}
+	}
+	assertClose("generate's last logits", logits(t, m, s), 1e-10)
+	plain := encode(t, m, ids, px, -1)
+	for _, id := range res.Tokens[:steps-1] {
+		if err := m.DecodeToken(ctx, plain, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := nmse(logits(t, m, plain), want); e < 1e-8 {
+		t.Errorf("plain decoding past the crossing matches the recompute (NMSE %.3g): the test cannot tell them apart", e)
+	}
+}

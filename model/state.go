@@ -84,6 +84,10 @@ type State struct {
 	next   Tensor // (1) u32 the sampled id, also the next decode step's input
 	kc, vc Tensor // (L·MaxSeq, Hkv·Dh) KV cache, layer l at rows l·MaxSeq
 	rows   int    // rows of the last Prefill (1 after Decode)
+	// longRoPE: the cache was recomputed with LongRoPE's long factors when
+	// the sequence outgrew original_max_position_embeddings (Generate), so
+	// every later call uses them too.
+	longRoPE bool
 }
 
 // routeState is one MoE layer's routing outputs, kept per layer so that
@@ -323,7 +327,7 @@ func hdLayout(h, w, g int) []uint32 {
 
 // Reset empties the KV cache (the buffers stay; positions restart at 0).
 func (s *State) Reset() {
-	s.Pos, s.rows, s.hasVisual, s.routed = 0, 0, false, false
+	s.Pos, s.rows, s.hasVisual, s.routed, s.longRoPE = 0, 0, false, false, false
 }
 
 // Free releases every tensor of the state.

@@ -113,14 +113,20 @@ func modelParity(t *testing.T, cfg model.Config, dt shaders.DType) {
 		t.Errorf("visual tokens NMSE %.3g > %g:%s", e, logitsNMSE, firstDiffs(vg, vc, 1e-4))
 	}
 	worst, worstStep := 0.0, -1
+	crossed := false
 	for step := -1; step < decodeSteps-1; step++ {
 		for _, st := range []struct {
 			m *model.Model
 			s *model.State
 		}{{tw.cpu, cs}, {tw.gpu, gs}} {
-			if step < 0 {
+			switch {
+			case step < 0:
 				err = st.m.Prefill(ctx, st.s, ids)
-			} else {
+			case st.m.CrossesLongRoPE(st.s):
+				// as Generate does at the step past original_max_position_embeddings
+				err = st.m.RecomputeLongRoPE(ctx, st.s, ids, want.Tokens[:step+1])
+				crossed = true
+			default:
 				err = st.m.DecodeToken(ctx, st.s, want.Tokens[step])
 			}
 			if err != nil {
@@ -146,7 +152,7 @@ func modelParity(t *testing.T, cfg model.Config, dt shaders.DType) {
 			t.Errorf("step %d: teacher-forced CPU argmax %d, Generate gave %d", step, argmax(lc), want.Tokens[step+1])
 		}
 	}
-	t.Logf("logits NMSE ≤ %.3g (worst at step %d of prefill + %d decode steps); %d greedy tokens equal", worst, worstStep, decodeSteps-1, decodeSteps)
+	t.Logf("logits NMSE ≤ %.3g (worst at step %d of prefill + %d decode steps, LongRoPE recompute crossed: %v); %d greedy tokens equal", worst, worstStep, decodeSteps-1, crossed, decodeSteps)
 }
 
 // compareRouting requires the same task and expert ids and gates and
