@@ -40,6 +40,7 @@ const hfDumpUsage = "usage: ctlens hf-dump --checkpoint DIR [--tokens 1,2,3 | --
 //	Phi3ForCausalLM  (--tokens)
 //	  logits.npy             (1, T, vocab) for the prompt
 //	  greedy_tokens.npy      (1, 8) int64: 8 greedy steps with the KV cache, no EOS stop
+//	                         (recomputed whole where LongRoPE's long factors set in, as generate does)
 //	  greedy_step_logits.npy (1, 8, vocab): the logits each greedy token was chosen from
 //	Phi3VForCausalLM (--tokens with negative ids at image slots, --pixels (1, crops, 3, H, W)
 //	                  global crop first, --image-sizes H,W picking the HD crop layout)
@@ -307,7 +308,19 @@ func (d *dumper) causal(f dumpFlags, vision bool) error {
 	row := logits[(t-1)*v:]
 	for i := 0; i < greedySteps; i++ {
 		if i > 0 {
-			if err := m.DecodeToken(d.ctx, s, int(tokens[i-1])); err != nil {
+			if m.CrossesLongRoPE(s) {
+				// The step past original_max_position_embeddings: transformers'
+				// generate drops the cache there and recomputes every position
+				// with the long factors (model.CrossesLongRoPE).
+				seq := make([]int, i)
+				for j := range seq {
+					seq[j] = int(tokens[j])
+				}
+				err = m.RecomputeLongRoPE(d.ctx, s, ids, seq)
+			} else {
+				err = m.DecodeToken(d.ctx, s, int(tokens[i-1]))
+			}
+			if err != nil {
 				return err
 			}
 			if row, err = m.Logits(s); err != nil {
