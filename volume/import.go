@@ -28,7 +28,11 @@ type Options struct {
 	// HeadersOnly stops Import after the header pass (no Volumes).
 	HeadersOnly bool
 	// Progress, when set, is called after each file of each pass with the
-	// pass ("headers" or "pixels"), the files done and the files in it.
+	// pass ("headers" or "pixels"), the files done and the files in it,
+	// and, for a series resampled onto a regular grid (tilt, gaps, uneven
+	// spacing), before each output plane with "resample", the planes done
+	// and the planes in all phases. A browser caller yields to the page
+	// there.
 	Progress func(pass string, done, total int)
 }
 

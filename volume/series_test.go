@@ -219,7 +219,21 @@ func TestGeometryIrregularStacks(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.base.series = uid("irr", i)
 			sl := stackOf(9, c.base, c.pos)
-			s, v := only(t, importFS(t, mapFS(sl, shuffledName(uint64(i), len(sl)))))
+			var planes []string
+			opt := &Options{Progress: func(pass string, done, total int) {
+				if pass == "resample" {
+					planes = append(planes, fmt.Sprintf("%d/%d", done, total))
+				}
+			}}
+			res, err := Import(context.Background(), mapFS(sl, shuffledName(uint64(i), len(sl))), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, v := only(t, res)
+			// The resampling loop reports each output plane (a browser yields there).
+			if n := v.Dims[2]; len(planes) != n || planes[n-1] != fmt.Sprintf("%d/%d", n, n) {
+				t.Errorf("resample progress %q, want 1/%d … %d/%d", planes, n, n, n)
+			}
 			if !v.Resampled || !hasWarning(v.Warnings, c.warning) || !hasWarning(v.Warnings, "resampled") {
 				t.Errorf("resampled %v, warnings %q: want %q and a resampling warning", v.Resampled, v.Warnings, c.warning)
 			}
