@@ -1,0 +1,221 @@
+// Package serve is ctlens' HTTP handler: the go-app PWA (page, app.js,
+// service worker, manifest, local icons and CSS), the app's wasm
+// precompressed with brotli and gzip, the model directory under
+// /weights/ and the sample study under /sample/ (with Range and ETag),
+// and the security headers that keep everything on this origin. The
+// command server/ and the browser tests (app/internal/browsertest) both
+// serve through it.
+package serve
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	ctlens "ctlens/app"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// Config is what New serves.
+type Config struct {
+	// WasmPath is the app's wasm (GOOS=js GOARCH=wasm go build ./app/web).
+	// Required.
+	WasmPath string
+	// CacheDir keeps the wasm's compressed forms, named by its hash, so a
+	// restart with the same wasm does not compress again. "" compresses
+	// in memory at each New.
+	CacheDir string
+	// WeightsDir is the model directory served under /weights/; "" serves
+	// none (404).
+	WeightsDir string
+	// SampleDir is the sample study served under /sample/, with
+	// /sample/index.json listing its files; "" serves none.
+	SampleDir string
+	// SampleName is the sample's name in index.json; "" uses the folder's
+	// name.
+	SampleName string
+}
+
+// Stats is what New measured, for the log and the notes.
+type Stats struct {
+	WasmBytes, GzipBytes, BrotliBytes int
+	// CompressTime is the time spent compressing; 0 when the compressed
+	// forms came from CacheDir.
+	CompressTime time.Duration
+	// Version is the app version: the first 20 hex digits of the wasm's
+	// sha256, fixed per build.
+	Version string
+}
+
+// Site is the handler New returns.
+type Site struct {
+	handler http.Handler
+	stats   Stats
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Stats reports the wasm's sizes, the compression time and the version.
+func (s *Site) Stats() Stats { return s.stats }
+
+// routesOnce registers the app's routes with go-app once per process:
+// go-app's route table is global, and the handler renders only routed
+// paths.
+var routesOnce sync.Once
+
+// The PNG icons are drawn once per process (a few hundred ms).
+var (
+	iconsOnce        sync.Once
+	icon192, icon512 []byte
+)
+
+// staticFiles are the files under /web/ besides the wasm, with their types.
+var staticFiles = map[string]string{
+	"ctlens.css":   "text/css; charset=utf-8",
+	"icon.svg":     "image/svg+xml",
+	"icon-192.png": "image/png",
+	"icon-512.png": "image/png",
+}
+
+// New builds the site for cfg. It reads (and, unless cached, compresses)
+// the wasm, so it takes seconds on a fresh build.
+func New(cfg Config) (*Site, error) {
+	if cfg.WasmPath == "" {
+		return nil, errors.New("serve: Config.WasmPath is empty; build the app with GOOS=js GOARCH=wasm go build ./app/web")
+	}
+	wasm, err := loadWasm(cfg.WasmPath, cfg.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	version := wasm.hash[:20]
+
+	iconsOnce.Do(func() { icon192, icon512 = iconPNG(192), iconPNG(512) })
+	static := map[string][]byte{
+		"icon.svg":     []byte(iconSVG),
+		"icon-192.png": icon192,
+		"icon-512.png": icon512,
+	}
+	for name := range staticFiles {
+		if b, err := webFS.ReadFile("web/" + name); err == nil {
+			static[name] = b
+		}
+	}
+	worker, err := webFS.ReadFile("web/app-worker.js")
+	if err != nil {
+		return nil, err
+	}
+
+	routesOnce.Do(ctlens.Routes)
+	goapp := &app.Handler{
+		Name:        "ctlens",
+		ShortName:   "ctlens",
+		Title:       "ctlens — private CT workstation",
+		Description: "A private, on-device CT workstation: DICOM import, MPR and 3D on WebGPU, and a 3D vision-language model that runs on this computer's GPU. Nothing leaves this device.",
+		Icon: app.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		BackgroundColor: "#0b0f14",
+		ThemeColor:      "#0b0f14",
+		LoadingLabel:    "Loading ctlens {progress}%",
+		Styles:          []string{"/web/ctlens.css"},
+		Version:         version,
+		// The wasm goes out compressed, so the response's Content-Length
+		// is not the byte count app.js reads: give it the decoded size.
+		WasmContentLength:     strconv.Itoa(len(wasm.raw)),
+		ServiceWorkerTemplate: string(worker),
+		CacheableResources:    []string{"/web/icon.svg"},
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /web/app.wasm", wasm.serve)
+	// go-app's aliases for the wasm, which it would otherwise look for in
+	// ./web on disk.
+	mux.HandleFunc("GET /app.wasm", wasm.serve)
+	mux.HandleFunc("GET /goapp.wasm", wasm.serve)
+	mux.HandleFunc("GET /web/{name}", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		b, ok := static[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", staticFiles[name])
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("ETag", `"`+version+`"`)
+		http.ServeContent(w, r, name, time.Time{}, strings.NewReader(string(b)))
+	})
+	mux.Handle("GET /web/", http.NotFoundHandler())
+
+	if cfg.WeightsDir != "" {
+		ds, err := newDirServer(cfg.WeightsDir, true)
+		if err != nil {
+			return nil, fmt.Errorf("weights: %w", err)
+		}
+		if ds.etags, err = weightsETags(cfg.WeightsDir); err != nil {
+			return nil, fmt.Errorf("weights: %w", err)
+		}
+		mux.HandleFunc("GET /weights/{path...}", func(w http.ResponseWriter, r *http.Request) {
+			ds.serve(w, r, r.PathValue("path"))
+		})
+	} else {
+		mux.Handle("GET /weights/", http.NotFoundHandler())
+	}
+
+	if cfg.SampleDir != "" {
+		ds, err := newDirServer(cfg.SampleDir, false)
+		if err != nil {
+			return nil, fmt.Errorf("sample study: %w", err)
+		}
+		name := cfg.SampleName
+		if name == "" {
+			name = filepath.Base(filepath.Clean(cfg.SampleDir))
+		}
+		idx, err := sampleIndex(cfg.SampleDir, name)
+		if err != nil {
+			return nil, err
+		}
+		index, err := json.Marshal(idx)
+		if err != nil {
+			return nil, err
+		}
+		indexTag := fmt.Sprintf(`"index-%x-%d"`, len(index), idx.Bytes)
+		mux.HandleFunc("GET /sample/index.json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", indexTag)
+			http.ServeContent(w, r, "index.json", time.Time{}, strings.NewReader(string(index)))
+		})
+		mux.HandleFunc("GET /sample/{path...}", func(w http.ResponseWriter, r *http.Request) {
+			ds.serve(w, r, r.PathValue("path"))
+		})
+	} else {
+		mux.Handle("GET /sample/", http.NotFoundHandler())
+	}
+
+	// Everything else is go-app's: pages (any routed path), app.js,
+	// wasm_exec.js, app-worker.js, manifest.webmanifest, app.css.
+	mux.Handle("GET /", goapp)
+
+	return &Site{
+		handler: withHeaders(mux),
+		stats: Stats{
+			WasmBytes: len(wasm.raw), GzipBytes: len(wasm.gz), BrotliBytes: len(wasm.br),
+			CompressTime: wasm.compressTime, Version: version,
+		},
+	}, nil
+}
