@@ -1,0 +1,467 @@
+//go:build !js
+
+package assistant_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"ctlens/app/internal/browsertest"
+	"ctlens/server/serve"
+)
+
+// maxTokens keeps SwiftShader's share of the test short.
+const maxTokens = 24
+
+// cliReport is what `ctlens report --json` prints that the test compares.
+type cliReport struct {
+	Model   string `json:"model"`
+	Backend string `json:"backend"`
+	Text    string `json:"text"`
+	Tokens  int    `json:"tokens"`
+	Task    string `json:"task"`
+	Timings struct {
+		LoadMS        float64 `json:"load_ms"`
+		VisionMS      float64 `json:"vision_ms"`
+		PrefillMS     float64 `json:"prefill_ms"`
+		DecodeTokPerS float64 `json:"decode_tok_per_s"`
+	} `json:"timings"`
+}
+
+// nativeReport runs the command line on the study and model the page is
+// served, on wgpu-native (lavapipe here).
+func nativeReport(t *testing.T, study, model, backend string, ask ...string) cliReport {
+	t.Helper()
+	root, err := serve.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "./tools/ctlens", "report", study}
+	if len(ask) > 0 {
+		args = append([]string{"run", "./tools/ctlens", "ask", study}, ask...)
+	}
+	args = append(args, "--weights", model, "--backend", backend, "--json", "--max-tokens", strconv.Itoa(maxTokens))
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("ctlens report --backend %s: %v\n%s\nhint: apt-get install mesa-vulkan-drivers (lavapipe)", backend, err, msg)
+	}
+	var r cliReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("ctlens report --json: %v\n%s", err, out)
+	}
+	return r
+}
+
+func poll(t *testing.T, s *browsertest.Session, what, expr string, timeout time.Duration) {
+	t.Helper()
+	if _, err := chromedp.Run(s.Ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond),
+		chromedp.WithPollingTimeout(timeout))); err != nil {
+		msg := browsertest.Eval[string](s, `(document.getElementById("assistant")||{}).innerText || ""`)
+		t.Fatalf("%s: %v\nassistant panel:\n%s\nconsole:\n  %s", what, err, msg, strings.Join(s.Console(), "\n  "))
+	}
+}
+
+func click(t *testing.T, s *browsertest.Session, sel string) {
+	t.Helper()
+	browsertest.Eval[bool](s, fmt.Sprintf(`(() => { const b = document.querySelector(%q); if (!b || b.disabled) return false; b.click(); return true; })()`, sel))
+}
+
+// loadModel clicks Load and waits until the model is on the GPU; it
+// returns the card's load time and the bytes that came from the network.
+func loadModel(t *testing.T, s *browsertest.Session, backend string) (ms float64, netBytes int64) {
+	t.Helper()
+	poll(t, s, "the model card", `!!document.querySelector("#model-load") && !document.querySelector("#model-load").disabled`, 5*time.Minute)
+	browsertest.Eval[bool](s, fmt.Sprintf(`(() => { const i = document.querySelector("#backend-select"); i.value = %q; i.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, backend))
+	poll(t, s, "backend chosen", fmt.Sprintf(`document.querySelector("#backend-select").value === %q`, backend), 10*time.Second)
+	click(t, s, "#model-load")
+	poll(t, s, "the model loaded", `(document.querySelector("#model-card")||{dataset:{}}).dataset.status === "loaded"`, 10*time.Minute)
+	ms, _ = strconv.ParseFloat(browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.loadMs`), 64)
+	netBytes, _ = strconv.ParseInt(browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.networkBytes`), 10, 64)
+	return ms, netBytes
+}
+
+// pageReport is one generation as the page showed it.
+type pageReport struct {
+	Text     string
+	Steps    []string // the distinct values the text area showed while streaming
+	Tokens   int
+	TTFT     float64 // ms, click to first text
+	Vision   float64
+	Prefill  float64
+	Decode   float64 // tok/s
+	Wall     float64
+	TaskName string
+}
+
+// generate clicks "Generate report" with maxTokens and records the text
+// area as it fills.
+func generate(t *testing.T, s *browsertest.Session) pageReport {
+	t.Helper()
+	poll(t, s, "a series open and the model ready", `!!document.querySelector("#generate-report") && !document.querySelector("#generate-report").disabled`, 10*time.Minute)
+	browsertest.Eval[bool](s, fmt.Sprintf(`(() => { const i = document.querySelector("#max-tokens"); i.value = "%d"; i.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, maxTokens))
+	browsertest.Eval[bool](s, `(() => {
+	  window.__stream = []; clearInterval(window.__streamTimer);
+	  window.__streamTimer = setInterval(() => {
+	    const v = document.querySelector("#report-text").value;
+	    if (window.__stream.length === 0 ? v !== "" : v !== window.__stream[window.__stream.length-1]) window.__stream.push(v);
+	  }, 5);
+	  return true; })()`)
+	// The change handler runs on the UI goroutine: give it a turn.
+	poll(t, s, "max tokens set", fmt.Sprintf(`document.querySelector("#max-tokens").value === "%d"`, maxTokens), 10*time.Second)
+	// The timings line counts finished reports: wait for the next one,
+	// not the last one's "done".
+	before := browsertest.Eval[string](s, `document.querySelector("#timings").dataset.reports || "0"`)
+	click(t, s, "#generate-report")
+	poll(t, s, "the report generated", fmt.Sprintf(`(document.querySelector("#timings")||{dataset:{}}).dataset.state === "done" && document.querySelector("#timings").dataset.reports !== %q && document.querySelector("#report-text").dataset.streaming === "false"`, before), 10*time.Minute)
+	var r pageReport
+	r.Text = browsertest.Eval[string](s, `(clearInterval(window.__streamTimer), document.querySelector("#report-text").value)`)
+	r.Steps = browsertest.Eval[[]string](s, `window.__stream`)
+	ds := browsertest.Eval[map[string]string](s, `Object.assign({}, document.querySelector("#timings").dataset)`)
+	f := func(k string) float64 { v, _ := strconv.ParseFloat(ds[k], 64); return v }
+	r.Tokens, _ = strconv.Atoi(ds["tokens"])
+	r.TTFT, r.Vision, r.Prefill, r.Decode, r.Wall = f("ttftMs"), f("visionMs"), f("prefillMs"), f("decodeTps"), f("wallMs")
+	r.TaskName = browsertest.Eval[string](s, `document.querySelector("#task-group").dataset.task`)
+	return r
+}
+
+// TestReportInBrowser: with the sample series open and the served model
+// on WebGPU (SwiftShader), "Generate report" streams the text that
+// `ctlens report --backend gpu` writes natively (lavapipe) for the same
+// model, study and seed; the routing shows in the teaching view; a device
+// loss reloads the model without a page reload; and after going offline
+// and reloading the page, the model loads from the cache (no network) and
+// writes the same text.
+func TestReportInBrowser(t *testing.T) { reportInBrowser(t, "gpu") }
+
+// TestReportInBrowserCPU is the same on the CPU backend (the fallback
+// without WebGPU), against `ctlens report --backend cpu`.
+func TestReportInBrowserCPU(t *testing.T) { reportInBrowser(t, "cpu") }
+
+func reportInBrowser(t *testing.T, backend string) {
+	s := browsertest.Start(t, browsertest.Options{Timeout: 4 * time.Minute})
+	// Long tasks (main-thread work over 50 ms) per step, so the log says
+	// which step made them. Logged, not asserted: speed is measured, not
+	// tested.
+	seen := 0
+	longTasks := func(step string) {
+		all := s.LongTasks()
+		now := all[seen:]
+		seen = len(all)
+		if len(now) > 0 {
+			t.Logf("long tasks during %s: %d, longest %s", step, len(now), slices.Max(now))
+		}
+	}
+	longTasks("page start and sample import")
+	// Record the GPU devices the page opens, so the test can lose one.
+	browsertest.Eval[bool](s, `(() => {
+	  window.__devices = [];
+	  if (!self.GPUAdapter) return false;
+	  const orig = GPUAdapter.prototype.requestDevice;
+	  GPUAdapter.prototype.requestDevice = async function (...a) { const d = await orig.apply(this, a); window.__devices.push(d); return d; };
+	  return true; })()`)
+	devices0 := browsertest.Eval[int](s, `window.__devices.length`)
+
+	loadMS, net := loadModel(t, s, backend)
+	longTasks("first load")
+	t.Logf("first load: %.0f ms, %d bytes from the network", loadMS, net)
+	if net == 0 {
+		t.Errorf("the first load read nothing from the network")
+	}
+	first := generate(t, s)
+	longTasks("first report")
+	t.Logf("browser: %d tokens, first token %.0f ms after the click, vision %.0f ms, prefill %.0f ms, decode %.1f tok/s, wall %.0f ms, %d streamed steps",
+		first.Tokens, first.TTFT, first.Vision, first.Prefill, first.Decode, first.Wall, len(first.Steps))
+	native := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend)
+	t.Logf("native (%s): %d tokens, load %.0f ms, vision %.0f ms, prefill %.0f ms (first token after %.0f ms of model time), decode %.1f tok/s",
+		native.Backend, native.Tokens, native.Timings.LoadMS, native.Timings.VisionMS, native.Timings.PrefillMS,
+		native.Timings.VisionMS+native.Timings.PrefillMS, native.Timings.DecodeTokPerS)
+
+	if card := browsertest.Eval[string](s, `document.querySelector("#model-card").innerText`); !strings.Contains(card, native.Model) || !strings.Contains(card, "Untrained placeholder") {
+		t.Errorf("model card lacks the model name %q or the placeholder note:\n%s", native.Model, card)
+	}
+
+	if first.Text != native.Text || first.Tokens != native.Tokens {
+		t.Errorf("browser report %q (%d tokens)\nnative report  %q (%d tokens)", first.Text, first.Tokens, native.Text, native.Tokens)
+	}
+	if len(first.Steps) < 2 {
+		t.Errorf("the text arrived in %d step(s), not streamed: %q", len(first.Steps), first.Steps)
+	}
+	for _, st := range first.Steps {
+		if !strings.HasPrefix(first.Text, st) {
+			t.Errorf("streamed %q is not a prefix of the final text %q", st, first.Text)
+			break
+		}
+	}
+	if first.TaskName != native.Task {
+		t.Errorf("teaching view task %q, native %q", first.TaskName, native.Task)
+	}
+	if timings := browsertest.Eval[string](s, `document.querySelector("#timings").innerText`); !strings.Contains(timings, "Not a diagnosis") {
+		t.Errorf("timings line %q", timings)
+	}
+	checkExports(t, s, first.Text, native.Model)
+
+	// A closed question: the choices are lettered after the question, the
+	// answer streams into the history, equal to `ctlens ask --choices`.
+	const question = "Which organ is enlarged?"
+	choices := []string{"liver", "spleen", "", "kidney"}
+	browsertest.Eval[bool](s, fmt.Sprintf(`(() => {
+	  const set = (el, v) => { el.value = v; el.dispatchEvent(new Event("input", {bubbles: true})); };
+	  set(document.querySelector("#ask-input"), %q);
+	  const cs = document.querySelectorAll(".choice-input"); const vs = %s;
+	  vs.forEach((v, i) => set(cs[i], v));
+	  return true; })()`, question, mustJSON(choices)))
+	poll(t, s, "question typed", `document.querySelector("#ask-input").value !== ""`, 10*time.Second)
+	time.Sleep(200 * time.Millisecond) // the input handlers run on the UI goroutine
+	click(t, s, "#ask-submit")
+	poll(t, s, "the answer", `document.querySelectorAll("#qa-history .qa-t").length === 1`, 10*time.Minute)
+	nativeAsk := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend, question, "--choices", "liver|spleen|kidney")
+	answer := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-a").textContent`)
+	if want := "A: " + nativeAsk.Text; strings.TrimSpace(answer) != strings.TrimSpace(want) {
+		t.Errorf("answer %q, native %q", answer, want)
+	}
+	if q := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-q").textContent`); q != "Q: Which organ is enlarged? Choices: A. liver B. spleen C. kidney" {
+		t.Errorf("question shown as %q", q)
+	}
+	if task := browsertest.Eval[string](s, `document.querySelector("#task-group").dataset.task`); task != nativeAsk.Task {
+		t.Errorf("teaching view task after the question %q, native %q", task, nativeAsk.Task)
+	}
+	longTasks("question")
+
+	click(t, s, "#heatmap-toggle")
+	poll(t, s, "heat map on", `document.querySelector("#heatmap-toggle").checked`, 10*time.Second)
+	s.Screenshot("report")
+
+	// A device loss: the panel says so and loads the model on a new
+	// device (from the cache), without a page reload; the text is kept.
+	if n := browsertest.Eval[int](s, `window.__devices.length`); backend != "gpu" {
+		// No device to lose.
+	} else if n > devices0 {
+		browsertest.Eval[bool](s, fmt.Sprintf(`(window.__devices.slice(%d).forEach(d => d.destroy()), true)`, devices0))
+		poll(t, s, "the model reloaded after the device loss", `document.querySelector("#model-card").dataset.deviceLosses === "1" && document.querySelector("#model-card").dataset.status === "loaded"`, 10*time.Minute)
+		if msg := browsertest.Eval[string](s, `(document.querySelector("#assistant-message")||{}).innerText || ""`); !strings.Contains(msg, "GPU was reset") {
+			t.Errorf("after the device loss the panel says %q", msg)
+		}
+		if txt := browsertest.Eval[string](s, `document.querySelector("#report-text").value`); txt != first.Text {
+			t.Errorf("the report was lost with the device: %q", txt)
+		}
+		longTasks("device loss and reload")
+		again := generate(t, s)
+		longTasks("report after the device loss")
+		if again.Text != native.Text {
+			t.Errorf("after the device loss: %q, want %q", again.Text, native.Text)
+		}
+	} else {
+		t.Errorf("no GPU device was recorded: the model did not load on WebGPU")
+	}
+
+	// Offline: the page, the series and the model still work.
+	s.Offline(true)
+	s.Reload()
+	longTasks("going offline")
+	loadMS2, net2 := loadModel(t, s, backend)
+	longTasks("offline load")
+	t.Logf("second load (offline, from the cache): %.0f ms, %d bytes from the network", loadMS2, net2)
+	if net2 != 0 {
+		t.Errorf("the offline load read %d bytes from the network", net2)
+	}
+	if src := browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.cached`); src != "true" {
+		t.Errorf("offline: the card does not say the model is cached (%q)", src)
+	}
+	offline := generate(t, s)
+	longTasks("offline report")
+	if offline.Text != native.Text {
+		t.Errorf("offline report %q, want %q", offline.Text, native.Text)
+	}
+	s.Screenshot("offline")
+
+	if long := s.LongTasks(); len(long) > 0 {
+		t.Logf("long tasks in all: %d, longest %s", len(long), slices.Max(long))
+	}
+	if errs := s.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// checkExports saves the report as text and as DICOM SR, catching the
+// downloads in the page: the text file holds the report, and the SR passes
+// dciodvfy and carries the sample study's patient and study identity.
+func checkExports(t *testing.T, s *browsertest.Session, text, modelName string) {
+	t.Helper()
+	browsertest.Eval[bool](s, `(() => {
+	  window.__downloads = [];
+	  if (!window.__clickWrapped) {
+	    window.__clickWrapped = true;
+	    // The page's CSP refuses fetch(blob:): keep the Blob itself.
+	    const blobs = new Map(), mk = URL.createObjectURL;
+	    URL.createObjectURL = (b) => { const u = mk.call(URL, b); blobs.set(u, b); return u; };
+	    const orig = HTMLAnchorElement.prototype.click;
+	    HTMLAnchorElement.prototype.click = function () {
+	      if (this.download && blobs.has(this.href)) {
+	        const name = this.download;
+	        blobs.get(this.href).arrayBuffer().then(b => {
+	          const u = new Uint8Array(b); let s = "";
+	          for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
+	          window.__downloads.push({name, data: btoa(s)});
+	        });
+	        return;
+	      }
+	      return orig.call(this);
+	    };
+	  }
+	  return true; })()`)
+	click(t, s, "#export-txt")
+	click(t, s, "#export-sr")
+	poll(t, s, "two downloads", `window.__downloads.length === 2`, time.Minute)
+	type dl struct{ Name, Data string }
+	dls := browsertest.Eval[[]dl](s, `window.__downloads`)
+	files := map[string][]byte{}
+	for _, d := range dls {
+		b, err := base64.StdEncoding.DecodeString(d.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Ext(d.Name)] = b
+	}
+	if txt := string(files[".txt"]); !strings.HasPrefix(txt, strings.TrimSpace(text)) || !strings.Contains(txt, modelName) || !strings.Contains(txt, "Not a diagnosis") {
+		t.Errorf("the .txt export:\n%s", txt)
+	}
+	srb := files[".dcm"]
+	p := filepath.Join(t.TempDir(), "report.dcm")
+	if err := os.WriteFile(p, srb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("dciodvfy", p).CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) {
+		t.Fatal("dciodvfy not found\nhint: apt-get install dicom3tools")
+	}
+	for line := range strings.Lines(string(out)) {
+		if strings.HasPrefix(line, "Error") {
+			t.Errorf("dciodvfy: %s", strings.TrimSpace(line))
+		}
+	}
+	ds, err := dicom.Parse(bytes.NewReader(srb), int64(len(srb)), nil)
+	if err != nil {
+		t.Fatalf("the SR export does not parse: %v", err)
+	}
+	// The source's identity, read from the sample's own files.
+	src := largestSeries(t, browsertest.SampleDir()).Meta
+	for tg, want := range map[tag.Tag]string{
+		tag.PatientName: src.PatientName, tag.PatientID: src.PatientID, tag.StudyInstanceUID: src.StudyInstanceUID,
+		tag.AccessionNumber: src.AccessionNumber, tag.Modality: "SR",
+	} {
+		e, err := ds.FindElementByTag(tg)
+		if err != nil {
+			t.Errorf("SR export: %v: %v", tg, err)
+			continue
+		}
+		if have := strings.TrimRight(strings.Join(e.Value.GetValue().([]string), `\`), " \x00"); have != want {
+			t.Errorf("SR export %v = %q, the source series has %q", tg, have, want)
+		}
+	}
+	found := false
+	for e := range ds.FlatIterator() {
+		if e.Tag == tag.TextValue && strings.Contains(strings.Join(e.Value.GetValue().([]string), ""), modelName) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the SR export has no text naming the model %s", modelName)
+	}
+}
+
+// TestNoWebGPU: in a browser without WebGPU the panel says so plainly,
+// offers the CPU backend (already chosen), loads and writes there; Stop
+// ends a long generation and keeps its text; a model folder opened from
+// disk loads with no network.
+func TestNoWebGPU(t *testing.T) {
+	s := browsertest.Start(t, browsertest.Options{Timeout: 4 * time.Minute})
+	if _, err := chromedp.Call(s.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `Object.defineProperty(Navigator.prototype, "gpu", {get: () => undefined, configurable: true});`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Reload()
+	poll(t, s, "the no-WebGPU message", `((document.querySelector("#assistant-message")||{}).innerText||"").includes("This browser has no WebGPU. Try Chrome or Edge, or run on the CPU (slower).")`, time.Minute)
+	if b := browsertest.Eval[string](s, `document.querySelector("#backend-select").value`); b != "cpu" {
+		t.Errorf("backend %q without WebGPU, want cpu", b)
+	}
+	poll(t, s, "the model card", `!!document.querySelector("#model-load") && !document.querySelector("#model-load").disabled`, 5*time.Minute)
+	click(t, s, "#model-load")
+	poll(t, s, "the model loaded", `document.querySelector("#model-card").dataset.status === "loaded"`, 10*time.Minute)
+
+	poll(t, s, "a series open", `!document.querySelector("#generate-report").disabled`, 10*time.Minute)
+	browsertest.Eval[bool](s, `(() => { const i = document.querySelector("#max-tokens"); i.value = "900"; i.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)
+	time.Sleep(200 * time.Millisecond)
+	click(t, s, "#generate-report")
+	poll(t, s, "text streaming", `document.querySelector("#report-text").value.length > 0 && document.querySelector("#report-text").dataset.streaming === "true"`, 5*time.Minute)
+	click(t, s, "#stop")
+	poll(t, s, "stopped", `((document.querySelector("#assistant-notice")||{}).innerText||"") === "Stopped." && document.querySelector("#report-text").dataset.streaming === "false"`, time.Minute)
+	if txt := browsertest.Eval[string](s, `document.querySelector("#report-text").value`); txt == "" {
+		t.Errorf("Stop threw the streamed text away")
+	}
+	if n, _ := strconv.Atoi(browsertest.Eval[string](s, `document.querySelector("#timings").dataset.tokens || "0"`)); n >= 900 {
+		t.Errorf("%d tokens: Stop did not stop the generation", n)
+	}
+
+	// "Open weights from disk": the picked model folder's files load.
+	ents, err := os.ReadDir(browsertest.ModelDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range ents {
+		paths = append(paths, filepath.Join(browsertest.ModelDir(), e.Name()))
+	}
+	if err := chromedp.Do(s.Ctx, chromedp.SetUploadFiles(chromedp.ID("weights-folder"), paths, chromedp.NodeReady)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, s, "the picked model loaded", `document.querySelector("#model-card").dataset.source.startsWith("file on this device") && document.querySelector("#model-card").dataset.status === "loaded"`, 5*time.Minute)
+	if net := browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.networkBytes`); net != "0" {
+		t.Errorf("a model from disk read %s bytes from the network", net)
+	}
+	if errs := s.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
+	}
+}
+
+// TestOfflineNothingCached: offline before the model was ever loaded, the
+// card says plainly that the model is not on this device yet.
+func TestOfflineNothingCached(t *testing.T) {
+	s := browsertest.Start(t, browsertest.Options{Timeout: 4 * time.Minute})
+	s.Offline(true)
+	s.Reload()
+	poll(t, s, "the not-cached message", `((document.querySelector("#model-error")||{}).innerText||"").includes("not cached on this device yet")`, 2*time.Minute)
+	if dis := browsertest.Eval[bool](s, `document.querySelector("#model-load").disabled`); !dis {
+		t.Errorf("Load is offered with no model to load")
+	}
+}
