@@ -51,15 +51,48 @@ fn lerp1(a: f32, b: f32, t: f32) -> f32 {
     return a * (1.0 - t) + b * t;
 }
 
+// words4 loads four words of one slab: one slab switch for four loads.
+fn words4(s: u32, i: vec4<u32>) -> vec4<u32> {
+    if (SLABS == 1u) {
+        return vec4<u32>(vol0[i.x], vol0[i.y], vol0[i.z], vol0[i.w]);
+    }
+    switch s {
+        case 0u: { return vec4<u32>(vol0[i.x], vol0[i.y], vol0[i.z], vol0[i.w]); }
+        case 1u: { return vec4<u32>(vol1[i.x], vol1[i.y], vol1[i.z], vol1[i.w]); }
+        case 2u: { return vec4<u32>(vol2[i.x], vol2[i.y], vol2[i.z], vol2[i.w]); }
+        default: { return vec4<u32>(vol3[i.x], vol3[i.y], vol3[i.z], vol3[i.w]); }
+    }
+}
+
+fn half_hu(w: u32, i: u32) -> f32 {
+    let hi = (w >> ((i & 1u) * 16u)) << 16u;
+    return f32(bitcast<i32>(hi) >> 16u);
+}
+
+// quad returns the HU of voxels (x0,y0), (x1,y0), (x0,y1), (x1,y1) of
+// slice z. A trilinear sample reads two quads, so it holds two slab
+// switches rather than eight: with a ray march's gradient (seven samples a
+// step) the eight-switch form made SwiftShader's compiler run out of
+// memory and lose the device.
+fn quad(x0: u32, x1: u32, y0: u32, y1: u32, z: u32) -> vec4<f32> {
+    let s = z / P.slab_slices;
+    let base = P.nx * P.ny * (z - s * P.slab_slices);
+    let i = vec4<u32>(x0 + P.nx * y0, x1 + P.nx * y0, x0 + P.nx * y1, x1 + P.nx * y1) + vec4<u32>(base);
+    let w = words4(s, i >> vec4<u32>(1u));
+    return vec4<f32>(half_hu(w.x, i.x), half_hu(w.y, i.y), half_hu(w.z, i.z), half_hu(w.w, i.w));
+}
+
 fn sample_tri(p: vec3<f32>) -> f32 {
     let q = clamp(p, vec3<f32>(0.0), vol_dims() - vec3<f32>(1.0));
     let fl = floor(q);
     let f = q - fl;
     let i0 = vec3<u32>(fl);
     let i1 = min(i0 + vec3<u32>(1u), vec3<u32>(P.nx - 1u, P.ny - 1u, P.nz - 1u));
-    let c00 = lerp1(voxel(i0.x, i0.y, i0.z), voxel(i1.x, i0.y, i0.z), f.x);
-    let c10 = lerp1(voxel(i0.x, i1.y, i0.z), voxel(i1.x, i1.y, i0.z), f.x);
-    let c01 = lerp1(voxel(i0.x, i0.y, i1.z), voxel(i1.x, i0.y, i1.z), f.x);
-    let c11 = lerp1(voxel(i0.x, i1.y, i1.z), voxel(i1.x, i1.y, i1.z), f.x);
+    let a = quad(i0.x, i1.x, i0.y, i1.y, i0.z);
+    let b = quad(i0.x, i1.x, i0.y, i1.y, i1.z);
+    let c00 = lerp1(a.x, a.y, f.x);
+    let c10 = lerp1(a.z, a.w, f.x);
+    let c01 = lerp1(b.x, b.y, f.x);
+    let c11 = lerp1(b.z, b.w, f.x);
     return lerp1(lerp1(c00, c10, f.y), lerp1(c01, c11, f.y), f.z);
 }
