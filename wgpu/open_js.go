@@ -378,7 +378,8 @@ func recoveredError(r any) error {
 // below, and the contents by checkLayout at every Open and by
 // TestWrapperLayout (GOOS=js, run under node).
 type jsWrapped interface {
-	webgpu.Device | webgpu.Buffer | webgpu.CommandEncoder | webgpu.ComputePassEncoder
+	webgpu.Device | webgpu.Buffer | webgpu.CommandEncoder | webgpu.ComputePassEncoder |
+		webgpu.ComputePipeline | webgpu.PipelineLayout | webgpu.ShaderModule
 }
 
 // Compile-time guard: each subtraction overflows (a build error) unless the
@@ -392,6 +393,12 @@ const (
 	_ = unsafe.Sizeof(js.Value{}) - unsafe.Sizeof(webgpu.CommandEncoder{})
 	_ = unsafe.Sizeof(webgpu.ComputePassEncoder{}) - unsafe.Sizeof(js.Value{})
 	_ = unsafe.Sizeof(js.Value{}) - unsafe.Sizeof(webgpu.ComputePassEncoder{})
+	_ = unsafe.Sizeof(webgpu.ComputePipeline{}) - unsafe.Sizeof(js.Value{})
+	_ = unsafe.Sizeof(js.Value{}) - unsafe.Sizeof(webgpu.ComputePipeline{})
+	_ = unsafe.Sizeof(webgpu.PipelineLayout{}) - unsafe.Sizeof(js.Value{})
+	_ = unsafe.Sizeof(js.Value{}) - unsafe.Sizeof(webgpu.PipelineLayout{})
+	_ = unsafe.Sizeof(webgpu.ShaderModule{}) - unsafe.Sizeof(js.Value{})
+	_ = unsafe.Sizeof(js.Value{}) - unsafe.Sizeof(webgpu.ShaderModule{})
 )
 
 // jsValueOf returns the WebGPU JS object inside a cogentcore wrapper.
@@ -429,11 +436,25 @@ func checkLayout(d *Device) error {
 	return nil
 }
 
-// computePipelineDescriptor builds the descriptor; cogentcore's js
-// descriptor has no label field, and the op string of the error scope
-// names the pipeline instead.
-func computePipelineDescriptor(_ string, layout *webgpu.PipelineLayout, stage webgpu.ProgrammableStageDescriptor) *webgpu.ComputePipelineDescriptor {
-	return &webgpu.ComputePipelineDescriptor{Layout: layout, Compute: stage}
+// createComputePipeline compiles with createComputePipelineAsync and
+// waits for it: the browser compiles off the page's thread, where the
+// synchronous createComputePipeline held the main thread for up to 383 ms
+// per model load on SwiftShader (the assistant's longtask measurements),
+// over the 200 ms budget. A compile error rejects the promise with the
+// compiler's message. cogentcore's js descriptor has no label field; the
+// op string of the error scope names the pipeline instead.
+func (d *Device) createComputePipeline(_ string, layout *webgpu.PipelineLayout, stage webgpu.ProgrammableStageDescriptor) (*webgpu.ComputePipeline, error) {
+	compute := js.Global().Get("Object").New()
+	compute.Set("module", jsValueOf(stage.Module))
+	compute.Set("entryPoint", stage.EntryPoint)
+	desc := js.Global().Get("Object").New()
+	desc.Set("layout", jsValueOf(layout))
+	desc.Set("compute", compute)
+	v, err := await(d.plat.device.Call("createComputePipelineAsync", desc))
+	if err != nil {
+		return nil, err
+	}
+	return wrapJS[webgpu.ComputePipeline](v), nil
 }
 
 // writeChunk bounds the JS copy that writeBuffer makes of the data.

@@ -182,10 +182,10 @@ func (d *Device) mapRead(staging *webgpu.Buffer, size uint64, what string) ([]by
 	return out, nil
 }
 
-// computePipelineDescriptor builds a labelled descriptor; the label shows
+// createComputePipeline compiles synchronously; the label shows
 // in wgpu-native's messages. (cogentcore's js descriptor has no label.)
-func computePipelineDescriptor(label string, layout *webgpu.PipelineLayout, stage webgpu.ProgrammableStageDescriptor) *webgpu.ComputePipelineDescriptor {
-	return &webgpu.ComputePipelineDescriptor{Label: label, Layout: layout, Compute: stage}
+func (d *Device) createComputePipeline(label string, layout *webgpu.PipelineLayout, stage webgpu.ProgrammableStageDescriptor) (*webgpu.ComputePipeline, error) {
+	return d.raw.CreateComputePipeline(&webgpu.ComputePipelineDescriptor{Label: label, Layout: layout, Compute: stage})
 }
 
 // writeBuffer queues a write of data into buf at off.

@@ -134,8 +134,7 @@ func (d *Device) buildPipeline(spec PipelineSpec) (*Pipeline, error) {
 			return
 		}
 		defer pl.Release()
-		p.raw, cerr = d.raw.CreateComputePipeline(computePipelineDescriptor(spec.Name, pl,
-			webgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: spec.Entry}))
+		p.raw, cerr = d.createComputePipeline(spec.Name, pl, webgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: spec.Entry})
 	})
 	if err == nil && cerr != nil {
 		err = fmt.Errorf("wgpu: %s: %w", op, cerr)
