@@ -1,0 +1,69 @@
+"""The dataset as train.py reads it (tools/dataset/FORMAT.md): volumes
+(DIR/<split>/volumes.npy, float16 (N, D, H, W), normalised as meta.json's
+input_norm says) and the token ids tools/dataset wrote with the engine's
+own prompt builder (prompt_ids with one image slot -1, answer_ids ending
+with <|end|>), so Python needs no tokenizer."""
+
+import json
+import os
+
+import numpy as np
+
+import model as M
+
+
+def read_meta(data_dir):
+    p = os.path.join(data_dir, "meta.json")
+    if not os.path.exists(p):
+        raise SystemExit("%s: no such file\nhint: --data must be a dataset made by `go run ./tools/dataset -out DIR`" % p)
+    with open(p) as f:
+        meta = json.load(f)
+    if meta.get("format") != "ctlens-dataset":
+        raise SystemExit("%s: format %r, want \"ctlens-dataset\"" % (p, meta.get("format")))
+    return meta
+
+
+class Dataset:
+    """One split's sequences of one kind: "samples" (report and VQA, each
+    a {"prompt", "answer", "task", "row"} dict) or "captions" (one slice
+    each, the shared caption prompt)."""
+
+    def __init__(self, data_dir, split, kind):
+        self.data_dir, self.split, self.kind = data_dir, split, kind
+        meta = read_meta(data_dir)
+        path = os.path.join(data_dir, split, kind + ".jsonl")
+        vp = os.path.join(data_dir, split, "volumes.npy")
+        self.volumes = np.load(vp, mmap_mode="r")
+        if self.volumes.ndim != 4:
+            raise ValueError("%s: shape %s, want (N, D, H, W)" % (vp, self.volumes.shape))
+        n = self.volumes.shape[0]
+        cap_prompt = meta["prompt"]["caption_prompt_ids"]
+        self.seqs = []
+        with open(path) as f:
+            for line, text in enumerate(f, 1):
+                if not text.strip():
+                    continue
+                r = json.loads(text)
+                if kind == "captions":
+                    s = {"prompt": cap_prompt, "answer": r["caption_ids"], "task": -1, "row": r["case"], "slice": r["slice"]}
+                else:
+                    if r["task"] not in M.TASKS:
+                        raise ValueError("%s:%d: task %r is not one of %s" % (path, line, r["task"], M.TASKS))
+                    s = {"prompt": r["prompt_ids"], "answer": r["answer_ids"], "task": M.TASKS.index(r["task"]), "row": r["case"]}
+                if not 0 <= s["row"] < n:
+                    raise ValueError("%s:%d: case %d is not a row of %s (%d rows)" % (path, line, s["row"], vp, n))
+                if s["prompt"].count(M.IMAGE_SLOT) != 1:
+                    raise ValueError("%s:%d: the prompt must hold exactly one image slot (-1)" % (path, line))
+                self.seqs.append(s)
+
+    def __len__(self):
+        return len(self.seqs)
+
+    def volume(self, i):
+        """(D, H, W) float32 of sequence i's case."""
+        return np.asarray(self.volumes[self.seqs[i]["row"]], dtype=np.float32)
+
+    def slice(self, i):
+        """(1, H, W) float32: the slice a caption describes."""
+        s = self.seqs[i]
+        return np.asarray(self.volumes[s["row"], s["slice"] : s["slice"] + 1], dtype=np.float32)

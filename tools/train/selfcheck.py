@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Checks of model.py that need no data (tools/train's Go tests run it):
+
+- the 2D->3D transfer reuses every 2D parameter and adds none, and a volume
+  whose slices attend within themselves gives, per slice, the 2D model's
+  visual tokens;
+- stage 2's MoE initialisation computes exactly the dense model it starts
+  from (experts copied, fc2 halved beside the shared expert, routers zero);
+- routing follows the engine: ties go to the lower expert (moe_route's
+  (value desc, index asc) order), the task router's argmax to the lower
+  group, and the rotary pairs dims (i, i + rot/2) (shaders/rope_ref.go).
+"""
+
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as M  # noqa: E402
+import train as T  # noqa: E402
+
+
+def close(a, b, tol, what):
+    d = (a - b).abs().max().item()
+    scale = b.abs().max().item()
+    if not d <= tol * max(scale, 1.0):
+        raise SystemExit("selfcheck: %s: max |diff| %.3g (scale %.3g)" % (what, d, scale))
+    return d
+
+
+def main():
+    torch.manual_seed(0)
+    info = {"vocab_size": 97, "bos_token_id": 1, "eos_token_id": 0, "end_token_id": 2,
+            "prompt": {"template": "<|user|>\n<|image_1|>\n{prompt}<|end|>\n<|assistant|>\n", "image_token": "<|image_1|>",
+                       "stop_tokens": ["<|end|>"], "report_prompt": "r"}}
+    cfg = T.make_config("smoke", info, 4, 32)
+    d, hw = 4, 32
+    px = torch.rand(2, d, 1, hw, hw)
+    prompts = [[1, 5, M.IMAGE_SLOT, 7, 8, 9], [1, M.IMAGE_SLOT, 20, 21]]
+
+    # transfer: same parameters; a 2D-attention volume == the 2D model per slice
+    m2 = M.CTLens(T.stage_config(cfg, "2d1")).eval()
+    m3 = M.transfer_3d(m2, T.stage_config(cfg, "3d")).eval()
+    for (n2, p2), (n3, p3) in zip(m2.named_parameters(), m3.named_parameters()):
+        assert n2 == n3 and torch.equal(p2, p3), (n2, n3)
+    assert sum(1 for _ in m2.parameters()) == sum(1 for _ in m3.parameters())
+    cfg_nodp = T.stage_config(cfg, "2d")
+    cfg_nodp["projector"]["depth_pool"] = 1
+    mflat = M.transfer_3d(m2, cfg_nodp).eval()
+    with torch.no_grad():
+        vol, _, _, _ = mflat.encode(px)
+        per = torch.cat([m2.encode(px[:, z : z + 1])[0] for z in range(d)], dim=1)
+    dv = close(vol, per, 1e-5, "2D attention over a volume vs the 2D model per slice")
+
+    # MoE init == the dense model
+    mm = M.add_moe(m3, T.stage_config(cfg, "moe"), seed=1).eval()
+    ids = [p + [3, 4, 5] for p in prompts]
+    with torch.no_grad():
+        ld = m3(px, ids)[0]
+        for task in range(3):
+            lm = mm(px, ids, torch.tensor([task, task]))[0]
+            dm = close(lm, ld, 1e-5, "MoE at initialisation vs the dense model (task %d)" % task)
+
+    # ties: zero routers pick experts 0..k-1 of the chosen group
+    moe = mm.vision.encoder.layers[cfg["moe"]["layers"][0]].moe[0]
+    x = torch.randn(2, 5, cfg["vision_config"]["hidden_size"])
+    with torch.no_grad():
+        moe.router.weight.zero_()
+        tproj = torch.randn(2, cfg["moe"]["router_text_dim"])
+        ids_, gates, probs, _ = moe.route(x, tproj, torch.tensor([2, 0]))
+    eg, k = cfg["moe"]["experts_per_task"], cfg["moe"]["top_k"]
+    want = torch.arange(k)
+    assert torch.equal(ids_[0, 0], want + 2 * eg) and torch.equal(ids_[1, 0], want), ids_[:, 0]
+    assert torch.allclose(gates.sum(-1), torch.ones(2, 5)), "renormalised gates sum to one"
+    tl = torch.tensor([[0.5, 0.5, 0.1]])
+    assert int(tl.argmax(-1)) == 0, "argmax ties go to the lower index"
+
+    # rotary: pairs (i, i + rot/2), angle pos * inv_freq[i]
+    h, dh, rot = 2, 8, 8
+    q = torch.randn(3, h, dh)
+    freqs = M.inv_freq(10000.0, rot)
+    got = M.rope(q, torch.arange(3), freqs, rot)
+    ref = q.clone()
+    for p in range(3):
+        for i in range(rot // 2):
+            a = p * freqs[i].item()
+            c, s = math.cos(a), math.sin(a)
+            ref[p, :, i] = q[p, :, i] * c - q[p, :, i + rot // 2] * s
+            ref[p, :, i + rot // 2] = q[p, :, i + rot // 2] * c + q[p, :, i] * s
+    dr = close(got, ref, 1e-6, "rotary against the half-split reference")
+    print("selfcheck ok: transfer per-slice max|diff| %.2g, MoE init vs dense %.2g, rope %.2g" % (dv, dm, dr))
+
+
+if __name__ == "__main__":
+    main()
