@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultWeights is the built-in demo model directory, relative to the
-// repository root (issue #5 ships it).
+// repository root.
 const DefaultWeights = "weights/demo"
 
 // DefaultInputNorm is model.DefaultInputNorm, the normalisation of a
@@ -32,8 +32,8 @@ func ResolveWeights(flag string) (string, error) {
 	if _, err := os.Stat(filepath.Join(DefaultWeights, weights.ManifestFile)); err == nil {
 		return DefaultWeights, nil
 	}
-	return "", fmt.Errorf("no --weights given and no default model is shipped yet (%s/%s does not exist; issue #5 will ship it)\n"+
-		"hint: make a model directory and pass it with --weights DIR:\n"+
+	return "", fmt.Errorf("no --weights given and the built-in model is not here (%s/%s does not exist: it is found relative to the repository root)\n"+
+		"hint: run from the repository root, or pass a model directory with --weights DIR:\n"+
 		"  go run ./tools/convert --checkpoint HF_PHI3V_DIR --out DIR   (a real Phi-3-Vision checkpoint, transferred to 3D)\n"+
 		"  go run ./tools/ctlens model tiny --out DIR                    (a tiny random model, to exercise the pipeline)",
 		DefaultWeights, weights.ManifestFile)

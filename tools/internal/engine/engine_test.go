@@ -20,7 +20,7 @@ func TestResolveWeights(t *testing.T) {
 	defer os.Chdir(wd)
 	root := t.TempDir()
 	os.Chdir(root)
-	if _, err := ResolveWeights(""); err == nil || !strings.Contains(err.Error(), "no default model is shipped yet") || !strings.Contains(err.Error(), "model tiny") {
+	if _, err := ResolveWeights(""); err == nil || !strings.Contains(err.Error(), "the built-in model is not here") || !strings.Contains(err.Error(), "model tiny") {
 		t.Errorf("no demo: %v", err)
 	}
 	os.MkdirAll(filepath.Join(root, DefaultWeights), 0o755)
