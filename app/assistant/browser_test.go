@@ -249,8 +249,15 @@ func reportInBrowser(t *testing.T, backend string) {
 	}
 	longTasks("question")
 
+	// The teaching view end to end: the toggle makes the viewer draw the
+	// routing of the last generation over the MPR, with a legend of the
+	// chosen group's experts.
+	axial := `document.querySelector("#canvas-axial").toDataURL()`
+	before := browsertest.Eval[string](s, axial)
 	click(t, s, "#heatmap-toggle")
 	poll(t, s, "heat map on", `document.querySelector("#heatmap-toggle").checked`, 10*time.Second)
+	poll(t, s, "the viewer's heat-map legend", `document.querySelectorAll("#heat-legend .legend-item").length > 0`, time.Minute)
+	poll(t, s, "the heat map drawn over the axial view", fmt.Sprintf(`document.querySelector("#canvas-axial").toDataURL() !== %q`, before), time.Minute)
 	s.Screenshot("report")
 
 	// A device loss: the panel says so and loads the model on a new
