@@ -372,6 +372,11 @@ func TestTrainCheckpoint(t *testing.T) {
 	if have.routing.Task != want.routing.Task {
 		t.Errorf("task %d, want %d", have.routing.Task, want.routing.Task)
 	}
+	var summary bytes.Buffer
+	printSummary(&summary, Options{Checkpoint: ck}, res)
+	if s := summary.String(); !strings.Contains(s, "as trained") || strings.Contains(s, "copied") {
+		t.Errorf("the summary of a trained checkpoint says:\n%s", s)
+	}
 	_, err := Convert(context.Background(), Options{Checkpoint: ck, Out: filepath.Join(t.TempDir(), "x"), TransferFlags: []string{"slices"}})
 	if err == nil || !strings.Contains(err.Error(), "already a ctlens model") {
 		t.Errorf("--slices on a ctlens checkpoint: %v", err)
@@ -502,7 +507,7 @@ func TestFlagsAndErrors(t *testing.T) {
 	if e, _ := m.Tensor("model.layers.0.mlp.down_proj.weight"); e.DType != "int4" {
 		t.Errorf("default --llm-quant: down_proj stored as %s, want int4", e.DType)
 	}
-	if !strings.Contains(stdout.String(), "TGH-MoE") {
+	if !strings.Contains(stdout.String(), "TGH-MoE") || !strings.Contains(stdout.String(), "experts copied from the pretrained FFN") {
 		t.Errorf("summary:\n%s", stdout.String())
 	}
 

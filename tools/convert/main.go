@@ -157,9 +157,13 @@ func printSummary(w io.Writer, o Options, r *Result) {
 			t.Slices, t.LayersFrom, c.Vision.RunLayers(), t.SliceRoPE, t.RoPETheta)
 	}
 	if c.HasMoE() {
-		fmt.Fprintf(w, "  TGH-MoE    layers %v, %d tasks × %d experts, top-%d, shared expert %v; %d experts copied from the pretrained FFN, routers %s\n",
-			c.MoE.Layers, c.MoE.Tasks, c.MoE.ExpertsPerTask, c.MoE.TopK, c.MoE.SharedExpert, r.Experts,
-			map[bool]string{true: fmt.Sprintf("random (std %g)", o.RouterStd), false: "zero (uniform gates)"}[o.RouterStd > 0])
+		init := "experts and routers as trained (from the checkpoint)"
+		if r.Experts > 0 || len(r.Routers) > 0 {
+			init = fmt.Sprintf("%d experts copied from the pretrained FFN, %d routers %s", r.Experts, len(r.Routers),
+				map[bool]string{true: fmt.Sprintf("random (std %g)", o.RouterStd), false: "zero (uniform gates)"}[o.RouterStd > 0])
+		}
+		fmt.Fprintf(w, "  TGH-MoE    layers %v, %d tasks × %d experts, top-%d, shared expert %v; %s\n",
+			c.MoE.Layers, c.MoE.Tasks, c.MoE.ExpertsPerTask, c.MoE.TopK, c.MoE.SharedExpert, init)
 	}
 	if c.HasLLM() && c.HasVision() {
 		fmt.Fprintf(w, "  tokens     %d visual tokens per volume\n", c.VisualTokens())
