@@ -140,6 +140,28 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	s.Screenshot("length")
 
+	// E, then a drag: an ellipse ROI with its HU statistics and area; the
+	// ✕ of a measurement removes it from the list.
+	if err := chromedp.Do(s.Ctx, chromedp.KeyEvent("e"),
+		chromedp.MouseEvent(chromedp.MousePressed, x-20, y-20, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, x, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, x+20, y+15, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseReleased, x+20, y+15, chromedp.ButtonLeft)); err != nil {
+		t.Fatal(err)
+	}
+	ellipse := `document.querySelector(".measurement[data-kind=\"ellipse\"]")`
+	if !waitJS(s, ellipse+` && /HU/.test(`+ellipse+`.innerText) && /mm²/.test(`+ellipse+`.innerText)`) {
+		t.Error("an ellipse drag left no ROI with HU statistics and area in the list")
+	} else {
+		t.Logf("ROI: %s", browsertest.Eval[string](s, ellipse+`.innerText`))
+	}
+	s.Screenshot("ellipse")
+	n := browsertest.Eval[int](s, `document.querySelectorAll(".measurement").length`)
+	browsertest.Eval[bool](s, ellipse+`.querySelector(".measurement-delete").click() || true`)
+	if !waitJS(s, `document.querySelectorAll(".measurement").length === `+fmt.Sprint(n-1)+` && !`+ellipse) {
+		t.Errorf("deleting the ellipse left %d measurements, want %d", browsertest.Eval[int](s, `document.querySelectorAll(".measurement").length`), n-1)
+	}
+
 	// Each view maximised (double-click), as an artifact.
 	for _, view := range viewer.Views {
 		n := frames(s, view)
