@@ -31,7 +31,7 @@ func (v *Viewer) onPointerDown(name string) app.EventHandler {
 			return
 		}
 		e.PreventDefault()
-		ctx.JSSrc().Call("setPointerCapture", e.Get("pointerId"))
+		capturePointer(ctx.JSSrc(), e.Get("pointerId"))
 		x, y := local(ctx, e, name)
 		v.s.Active = name
 		id := e.Get("pointerId").Int()
@@ -299,4 +299,14 @@ func IsShortcut(key string) bool {
 		return true
 	}
 	return false
+}
+
+// capturePointer keeps a drag's events on el when the pointer leaves it.
+// setPointerCapture throws for a pointer that is no longer active (a
+// finger lifted before the handler ran, a synthetic event), and a JS
+// exception is a Go panic here, which would take the whole app down: the
+// drag then simply goes uncaptured.
+func capturePointer(el app.Value, id app.Value) {
+	defer func() { _ = recover() }()
+	el.Call("setPointerCapture", id)
 }
