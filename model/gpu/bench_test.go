@@ -225,16 +225,7 @@ func BenchmarkPrefill(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	run()
-	b.ResetTimer()
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		run()
-		n++
-	}
-	wall := time.Since(start)
-	b.StopTimer()
+	n, wall := timed(b, run)
 	b.ReportMetric(float64(n*t)/wall.Seconds(), "tok/s")
 	b.ReportMetric(wall.Seconds()*1000/float64(n), "ms/prompt")
 	profile(b, gb, "prefill of 128 tokens", 1, run)
@@ -298,6 +289,14 @@ func benchVision(b *testing.B, cfg model.Config, limit uint64, what string) {
 			b.Fatal(err)
 		}
 	}
+	n, wall := timed(b, run)
+	b.ReportMetric(wall.Seconds()*1000/float64(n), "ms/volume")
+	profile(b, gb, what, 1, run)
+}
+
+// timed runs run once to warm up, then under b.Loop, and returns the
+// iterations and their wall time (the timer stopped after).
+func timed(b *testing.B, run func()) (int, time.Duration) {
 	run()
 	b.ResetTimer()
 	start := time.Now()
@@ -308,8 +307,7 @@ func benchVision(b *testing.B, cfg model.Config, limit uint64, what string) {
 	}
 	wall := time.Since(start)
 	b.StopTimer()
-	b.ReportMetric(wall.Seconds()*1000/float64(n), "ms/volume")
-	profile(b, gb, what, 1, run)
+	return n, wall
 }
 
 // profile runs f runs times with timing on and logs the GPU time per
