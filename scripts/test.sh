@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: lavapipe (Vulkan on the CPU) for native GPU
 # tests, chromium for the browser suite, nodejs to run wasm test binaries, and
-# third-party DICOM readers used as oracles; PyTorch for tools/train.
-need=(mesa-vulkan-drivers chromium nodejs dcmtk libgdcm-tools dicom3tools python3-pydicom python3-numpy python3-gdcm libgdcm-dev g++ python3-torch)
+# third-party DICOM readers used as oracles; PyTorch for tools/train, with
+# OpenBLAS: without it (--no-install-recommends) Debian's torch falls back to
+# the reference BLAS, 30x slower at matrix products (6 vs 190 GFLOPS here).
+need=(mesa-vulkan-drivers chromium nodejs dcmtk libgdcm-tools dicom3tools python3-pydicom python3-numpy python3-gdcm libgdcm-dev g++ python3-torch libopenblas0-openmp)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
