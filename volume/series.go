@@ -100,6 +100,23 @@ func (s *Series) Files() []string {
 	return out
 }
 
+// Instances returns the series' source images in slice order, each once;
+// files without SOP Class or Instance UID are left out (they cannot be
+// referenced).
+func (s *Series) Instances() []InstanceRef {
+	seen := map[string]bool{}
+	var out []InstanceRef
+	for _, p := range s.Files() {
+		h := s.headers[p]
+		if h == nil || h.SOPClassUID == "" || h.SOPInstanceUID == "" || seen[h.SOPInstanceUID] {
+			continue
+		}
+		seen[h.SOPInstanceUID] = true
+		out = append(out, InstanceRef{ClassUID: h.SOPClassUID, InstanceUID: h.SOPInstanceUID})
+	}
+	return out
+}
+
 // frameRef is one frame with its header, before grouping.
 type frameRef struct {
 	path  string

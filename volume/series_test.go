@@ -524,3 +524,21 @@ func TestImportProgressCancelAndLimits(t *testing.T) {
 		t.Errorf("headers only: %v %+v", err, res)
 	}
 }
+
+// TestInstances: a volume lists its source images in slice order (not file
+// order), each once even when a file was imported twice, with their SOP
+// Class and Instance UIDs: what a report cites as its evidence.
+func TestInstances(t *testing.T) {
+	sl := stackOf(6, slice{series: uid("inst")}, axial(0, 2))
+	fsys := mapFS(sl, shuffledName(11, len(sl)))
+	fsys["copy/again"] = &fstest.MapFile{Data: sl[4].encode()}
+	_, v := only(t, importFS(t, fsys))
+	if len(v.Instances) != len(sl) {
+		t.Fatalf("%d instances, want %d: %+v", len(v.Instances), len(sl), v.Instances)
+	}
+	for k, in := range v.Instances {
+		if in.InstanceUID != sl[k].sop || in.ClassUID != ctImage {
+			t.Errorf("instance %d = %+v, want %s of class %s", k, in, sl[k].sop, ctImage)
+		}
+	}
+}

@@ -33,12 +33,21 @@ type Volume struct {
 	Meta             Metadata // study and series description, for display
 	TransferSyntaxes []string // names, in the order first met
 	Files            int      // files that contributed
+	// Instances are the source images, in slice order, each once: what a
+	// report about this volume cites as its evidence.
+	Instances []InstanceRef
 	// PhaseLabels describe each phase (temporal index, trigger time...).
 	PhaseLabels []string
 	// Resampled is set when the stored slices were resampled onto this
 	// grid (gantry tilt, uneven or missing slices); Warnings say why.
 	Resampled bool
 	Warnings  []string // everything a reader of this volume should know
+}
+
+// InstanceRef names one source image (a composite SOP instance).
+type InstanceRef struct {
+	ClassUID    string `json:"class"` // (0008,0016) SOP Class UID
+	InstanceUID string `json:"uid"`   // (0008,0018) SOP Instance UID
 }
 
 // Len is the number of voxels of one phase.

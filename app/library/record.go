@@ -39,10 +39,13 @@ type record struct {
 	Meta             volume.Metadata `json:"meta"`
 	TransferSyntaxes []string        `json:"transfer_syntaxes,omitempty"`
 	Files            int             `json:"files"`
-	PhaseLabels      []string        `json:"phase_labels,omitempty"`
-	Resampled        bool            `json:"resampled,omitempty"`
-	Warnings         []string        `json:"warnings,omitempty"`
-	Skipped          []Skipped       `json:"skipped,omitempty"`
+	// Instances are absent from records written before they were kept;
+	// such a series' reports go out without an evidence list.
+	Instances   []volume.InstanceRef `json:"instances,omitempty"`
+	PhaseLabels []string             `json:"phase_labels,omitempty"`
+	Resampled   bool                 `json:"resampled,omitempty"`
+	Warnings    []string             `json:"warnings,omitempty"`
+	Skipped     []Skipped            `json:"skipped,omitempty"`
 
 	VoxelBytes int64      `json:"voxel_bytes"`
 	Chunks     []chunkRec `json:"chunks"`
@@ -134,6 +137,7 @@ func (r *record) volume() *volume.Volume {
 		Meta:             r.Meta,
 		TransferSyntaxes: r.TransferSyntaxes,
 		Files:            r.Files,
+		Instances:        r.Instances,
 		PhaseLabels:      r.PhaseLabels,
 		Resampled:        r.Resampled,
 		Warnings:         r.Warnings,
@@ -163,6 +167,7 @@ func newRecord(id string, v *volume.Volume, opt PutOptions, now time.Time) *reco
 		Meta:             v.Meta,
 		TransferSyntaxes: v.TransferSyntaxes,
 		Files:            v.Files,
+		Instances:        v.Instances,
 		PhaseLabels:      v.PhaseLabels,
 		Resampled:        v.Resampled,
 		Warnings:         v.Warnings,

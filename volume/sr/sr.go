@@ -53,8 +53,13 @@ type Report struct {
 	Findings, Impression string
 	// Model names the model that drafted the text, for the comment.
 	Model string
+	// Evidence are the source series' images the report was drafted from
+	// (volume.Volume.Instances): they go into the Current Requested
+	// Procedure Evidence Sequence, so an archive can link the report to
+	// its images. Empty: no evidence list (allowed for a PARTIAL report).
+	Evidence []volume.InstanceRef
 	// Complete sets CompletionFlag COMPLETE (the user finished editing);
-	// otherwise PARTIAL.
+	// otherwise PARTIAL. A complete report needs Evidence.
 	Complete bool
 	// Time is the content date and time; zero: now.
 	Time time.Time
@@ -144,6 +149,9 @@ func Encode(r *Report) ([]byte, error) {
 			return nil, fmt.Errorf("sr: %s %q is not a valid UID", u.name, u.uid)
 		}
 	}
+	if err := checkEvidence(r); err != nil {
+		return nil, err
+	}
 	ds := dataset(*r)
 	var body bytes.Buffer
 	if err := writeSet(&body, ds); err != nil {
@@ -170,6 +178,50 @@ func Encode(r *Report) ([]byte, error) {
 	out.Write(mb.Bytes())
 	out.Write(body.Bytes())
 	return out.Bytes(), nil
+}
+
+// checkEvidence refuses an evidence list that would make an invalid
+// reference: it needs the source's study and series UIDs, and every
+// instance both of its UIDs. (PS3.3 C.17.2.3: the Current Requested
+// Procedure Evidence Sequence is required when the report is COMPLETE.)
+func checkEvidence(r *Report) error {
+	if len(r.Evidence) == 0 {
+		if r.Complete {
+			return errors.New("sr: a COMPLETE report must list its evidence (the source images)")
+		}
+		return nil
+	}
+	for _, u := range []struct{ name, uid string }{{"StudyInstanceUID", r.Source.StudyInstanceUID}, {"SeriesInstanceUID", r.Source.SeriesInstanceUID}} {
+		if !validUID(u.uid) {
+			return fmt.Errorf("sr: the evidence needs the source's %s; it is %q", u.name, u.uid)
+		}
+	}
+	for i, e := range r.Evidence {
+		if !validUID(e.ClassUID) || !validUID(e.InstanceUID) {
+			return fmt.Errorf("sr: evidence image %d has SOP Class UID %q and SOP Instance UID %q; both must be valid UIDs", i+1, e.ClassUID, e.InstanceUID)
+		}
+	}
+	return nil
+}
+
+// evidence is the Current Requested Procedure Evidence Sequence (PS3.3
+// Table C.17-3, Hierarchical SOP Instance Reference Macro): one study,
+// one series, its images.
+func evidence(r Report) element {
+	sops := make([][]element, len(r.Evidence))
+	for i, e := range r.Evidence {
+		sops[i] = []element{
+			{tag: tg(0x0008, 0x1150), vr: "UI", str: e.ClassUID},
+			{tag: tg(0x0008, 0x1155), vr: "UI", str: e.InstanceUID},
+		}
+	}
+	return element{tag: tg(0x0040, 0xA375), vr: "SQ", items: [][]element{{
+		{tag: tg(0x0008, 0x1115), vr: "SQ", items: [][]element{{
+			{tag: tg(0x0008, 0x1199), vr: "SQ", items: sops},
+			{tag: tg(0x0020, 0x000E), vr: "UI", str: r.Source.SeriesInstanceUID},
+		}}},
+		{tag: tg(0x0020, 0x000D), vr: "UI", str: r.Source.StudyInstanceUID},
+	}}}
 }
 
 // validUID checks PS3.5 9.1: digits and dots, no empty or zero-led
@@ -282,7 +334,7 @@ func dataset(r Report) []element {
 	if r.Model != "" {
 		seriesDesc += " (" + r.Model + ")"
 	}
-	return []element{
+	set := []element{
 		// SOP Common
 		{tag: tg(0x0008, 0x0005), vr: "CS", str: "ISO_IR 192"},
 		{tag: tg(0x0008, 0x0012), vr: "DA", str: date},
@@ -322,6 +374,10 @@ func dataset(r Report) []element {
 		{tag: tg(0x0040, 0xA493), vr: "CS", str: "UNVERIFIED"},
 		{tag: tg(0x0040, 0xA730), vr: "SQ", items: content},
 	}
+	if len(r.Evidence) > 0 {
+		set = append(set, evidence(r))
+	}
+	return set
 }
 
 // ---- Explicit VR Little Endian encoding ------------------------------------

@@ -2,6 +2,7 @@ package sr
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,13 +36,25 @@ func source() volume.Metadata {
 	}
 }
 
+// ctImage is the CT Image Storage SOP Class.
+const ctImage = "1.2.840.10008.5.1.4.1.1.2"
+
+// evidenceOf is what volume.Import lists for a series of n CT images.
+func evidenceOf(n int) []volume.InstanceRef {
+	out := make([]volume.InstanceRef, n)
+	for i := range out {
+		out[i] = volume.InstanceRef{ClassUID: ctImage, InstanceUID: fmt.Sprintf("1.2.826.0.1.3680043.8.498.99.%d", i+1)}
+	}
+	return out
+}
+
 const reportText = "FINDINGS: A 12 mm nodule in the right upper lobe.\nNo effusion.\n\nIMPRESSION: Pulmonary nodule; follow-up CT in 3 months."
 
 func encodeSample(t *testing.T, complete bool) ([]byte, Report) {
 	t.Helper()
 	f, im := SplitSections(reportText)
 	r := Report{Source: source(), Findings: f, Impression: im, Model: "tiny-moe", Complete: complete,
-		Time: time.Date(2026, 11, 28, 23, 30, 5, 0, time.UTC)}
+		Evidence: evidenceOf(3), Time: time.Date(2026, 11, 28, 23, 30, 5, 0, time.UTC)}
 	b, err := Encode(&r)
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +158,53 @@ func TestReadBack(t *testing.T) {
 	if !strings.Contains(r.Comment(), "tiny-moe") || !strings.Contains(r.Comment(), "Not a diagnosis") {
 		t.Errorf("comment %q lacks the model or the disclaimer", r.Comment())
 	}
+
+	// The evidence: one study (the source's), one series (the source's),
+	// its images in order.
+	ev, err := ds.FindElementByTag(tag.CurrentRequestedProcedureEvidenceSequence)
+	if err != nil {
+		t.Fatalf("no evidence sequence: %v", err)
+	}
+	var refs []string
+	var studies, series []string
+	for _, it := range ev.Value.GetValue().([]*dicom.SequenceItemValue) {
+		for _, e := range it.GetValue().([]*dicom.Element) {
+			switch e.Tag {
+			case tag.StudyInstanceUID:
+				studies = append(studies, strings.TrimRight(e.Value.GetValue().([]string)[0], "\x00"))
+			case tag.ReferencedSeriesSequence:
+				for _, sit := range e.Value.GetValue().([]*dicom.SequenceItemValue) {
+					for _, se := range sit.GetValue().([]*dicom.Element) {
+						switch se.Tag {
+						case tag.SeriesInstanceUID:
+							series = append(series, strings.TrimRight(se.Value.GetValue().([]string)[0], "\x00"))
+						case tag.ReferencedSOPSequence:
+							for _, rit := range se.Value.GetValue().([]*dicom.SequenceItemValue) {
+								var cls, inst string
+								for _, re := range rit.GetValue().([]*dicom.Element) {
+									v := strings.TrimRight(re.Value.GetValue().([]string)[0], "\x00")
+									switch re.Tag {
+									case tag.ReferencedSOPClassUID:
+										cls = v
+									case tag.ReferencedSOPInstanceUID:
+										inst = v
+									}
+								}
+								refs = append(refs, cls+"/"+inst)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	var want3 []string
+	for _, e := range evidenceOf(3) {
+		want3 = append(want3, e.ClassUID+"/"+e.InstanceUID)
+	}
+	if fmt.Sprint(studies) != fmt.Sprint([]string{src.StudyInstanceUID}) || fmt.Sprint(series) != fmt.Sprint([]string{src.SeriesInstanceUID}) || fmt.Sprint(refs) != fmt.Sprint(want3) {
+		t.Errorf("evidence: studies %q series %q images %q; want %q %q %q", studies, series, refs, src.StudyInstanceUID, src.SeriesInstanceUID, want3)
+	}
 }
 
 // TestSplitSections covers headings in any case, with and without colons,
@@ -194,6 +254,19 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := Encode(&Report{Source: source(), Findings: "x", SOPInstanceUID: "1.02.3"}); err == nil || !strings.Contains(err.Error(), "SOPInstanceUID") {
 		t.Errorf("bad UID: %v", err)
+	}
+	if _, err := Encode(&Report{Source: source(), Findings: "x", Complete: true}); err == nil || !strings.Contains(err.Error(), "evidence") {
+		t.Errorf("complete without evidence: %v", err)
+	}
+	bad := evidenceOf(2)
+	bad[1].InstanceUID = ""
+	if _, err := Encode(&Report{Source: source(), Findings: "x", Evidence: bad}); err == nil || !strings.Contains(err.Error(), "evidence image 2") {
+		t.Errorf("evidence without an instance UID: %v", err)
+	}
+	noSeries := source()
+	noSeries.SeriesInstanceUID = ""
+	if _, err := Encode(&Report{Source: noSeries, Findings: "x", Evidence: evidenceOf(1)}); err == nil || !strings.Contains(err.Error(), "SeriesInstanceUID") {
+		t.Errorf("evidence without the source series: %v", err)
 	}
 	long := strings.Repeat("é", 40000)
 	if b, err := Encode(&Report{Source: source(), Findings: long}); err != nil || !bytes.Contains(b, []byte(long)) {
