@@ -23,6 +23,12 @@ def read_meta(data_dir):
     return meta
 
 
+def states_abnormality(seq):
+    """Whether a caption names a finding: tools/dataset writes "Abnormal:
+    <findings>." in those, "No abnormality." in the others."""
+    return seq.get("abnormal", False)
+
+
 class Dataset:
     """One split's sequences of one kind: "samples" (report and VQA, each
     a {"prompt", "answer", "task", "row"} dict) or "captions" (one slice
@@ -45,7 +51,8 @@ class Dataset:
                     continue
                 r = json.loads(text)
                 if kind == "captions":
-                    s = {"prompt": cap_prompt, "answer": r["caption_ids"], "task": -1, "row": r["case"], "slice": r["slice"]}
+                    s = {"prompt": cap_prompt, "answer": r["caption_ids"], "task": -1, "row": r["case"], "slice": r["slice"],
+                         "abnormal": "Abnormal:" in r.get("caption", "")}
                 else:
                     if r["task"] not in M.TASKS:
                         raise ValueError("%s:%d: task %r is not one of %s" % (path, line, r["task"], M.TASKS))
@@ -55,6 +62,12 @@ class Dataset:
                 if s["prompt"].count(M.IMAGE_SLOT) != 1:
                     raise ValueError("%s:%d: the prompt must hold exactly one image slot (-1)" % (path, line))
                 self.seqs.append(s)
+
+    def repeat(self, pred, k):
+        """Makes each sequence for which pred(seq) holds appear k times
+        (appended, so the order, and so the batches, stay deterministic)."""
+        extra = [s for s in self.seqs if pred(s)]
+        self.seqs = self.seqs + extra * (k - 1)
 
     def __len__(self):
         return len(self.seqs)

@@ -90,6 +90,25 @@ def main():
             ref[p, :, i] = q[p, :, i] * c - q[p, :, i + rot // 2] * s
             ref[p, :, i + rot // 2] = q[p, :, i + rot // 2] * c + q[p, :, i] * s
     dr = close(got, ref, 1e-6, "rotary against the half-split reference")
+
+    # answer loss: "sequence" is the mean of per-sequence means, "token" the
+    # mean over all answer tokens (they differ when lengths differ)
+    lg = torch.randn(2, 6, 11)
+    tg = torch.full((2, 6), -100, dtype=torch.long)
+    tg[0, 1:2] = torch.tensor([3])           # a one-token answer
+    tg[1, 0:5] = torch.tensor([1, 2, 3, 4, 5])
+    per = [torch.nn.functional.cross_entropy(lg[b][tg[b] != -100], tg[b][tg[b] != -100]) for b in range(2)]
+    close(T.answer_loss(lg, tg, "sequence"), (per[0] + per[1]) / 2, 1e-6, "sequence-normalised answer loss")
+    allv = tg != -100
+    close(T.answer_loss(lg, tg, "token"), torch.nn.functional.cross_entropy(lg[allv], tg[allv]), 1e-6, "token-normalised answer loss")
+    assert abs(T.answer_loss(lg, tg, "sequence").item() - T.answer_loss(lg, tg, "token").item()) > 1e-4
+
+    # repeat: abnormal captions appear k times, appended in order
+    import data as D
+    ds = D.Dataset.__new__(D.Dataset)
+    ds.seqs = [{"abnormal": a, "i": i} for i, a in enumerate([False, True, False, True])]
+    ds.repeat(D.states_abnormality, 3)
+    assert [s["i"] for s in ds.seqs] == [0, 1, 2, 3, 1, 3, 1, 3], [s["i"] for s in ds.seqs]
     print("selfcheck ok: transfer per-slice max|diff| %.2g, MoE init vs dense %.2g, rope %.2g" % (dv, dm, dr))
 
 

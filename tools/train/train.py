@@ -313,6 +313,19 @@ def build_stage_model(kind, init, cfg, prev):
     raise ValueError(init)
 
 
+def answer_loss(logits, tg, norm):
+    """Next-token cross-entropy over the answer tokens: their mean over
+    the batch ("token"), or each sequence's mean, then the mean over
+    sequences ("sequence"), so that a one-letter closed answer weighs as
+    much as a 70-token report, whose tokens are mostly template."""
+    if norm == "token":
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1), ignore_index=-100)
+    per = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1), ignore_index=-100,
+                          reduction="none").view(tg.shape)
+    valid = (tg != -100).float()
+    return ((per * valid).sum(1) / valid.sum(1).clamp(min=1)).mean()
+
+
 def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
     name, kind, dkind, steps, init = stage
     sdir = os.path.join(a.out, name)
@@ -330,6 +343,8 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
     torch.manual_seed(a.seed + si)
     m = build_stage_model(kind, init, cfg, prev.cpu() if prev is not None else None).to(device)
     ds = D.Dataset(a.data, "train", dkind)
+    if dkind == "captions" and a.abnormal_captions > 1:
+        ds.repeat(D.states_abnormality, a.abnormal_captions)
     cin = cfg["vision_config"]["num_channels"]
     base_lr = a.lr * (a.lr0_mult if si == 0 else 1.0)
     fast = M.moe_param_names(m) if init == "add_moe" else None
@@ -367,7 +382,7 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
         pixels, ids, task, spans = make_batch(ds, idx, cin, device)
         logits, lens, tl, chosen, routes = net(pixels, ids, task if m.has_moe else None)
         tg = targets(ids, spans, m.tv, logits.shape[1], device)
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.reshape(-1), ignore_index=-100)
+        ce = answer_loss(logits, tg, a.loss_norm)
         loss = ce
         aux = tce = torch.zeros((), device=device)
         if m.has_moe:
@@ -518,6 +533,10 @@ def main(argv=None):
     ap.add_argument("--aux-loss", type=float, default=0.01, help="weight of the MoE load-balancing loss")
     ap.add_argument("--router-fit-steps", type=int, default=300,
                     help="after an MoE stage, fit the task router on the training prompts for this many full-batch steps")
+    ap.add_argument("--loss-norm", default="token", choices=["token", "sequence"],
+                    help="answer loss: mean over all answer tokens, or over each sequence's tokens then over sequences")
+    ap.add_argument("--abnormal-captions", type=int, default=1,
+                    help="stage 0: each caption that states an abnormality appears this many times per epoch")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ranks", type=int, default=1, help="data-parallel ranks to spawn (ignored under torchrun)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads per rank (default: cores / ranks)")
