@@ -29,6 +29,25 @@ def states_abnormality(seq):
     return seq.get("abnormal", False)
 
 
+def normal_caption_tail(ds):
+    """The ids every normal caption ends with (" No abnormality." and
+    <|end|>), so a generated caption can be called normal without a
+    tokenizer; None when the captions have no common ending."""
+    tail = None
+    for s in ds.seqs:
+        if s.get("abnormal"):
+            continue
+        a = list(s["answer"])
+        if tail is None:
+            tail = a
+            continue
+        n = 0
+        while n < min(len(tail), len(a)) and tail[-1 - n] == a[-1 - n]:
+            n += 1
+        tail = tail[len(tail) - n :]
+    return tail if tail and len(tail) > 1 else None
+
+
 class Dataset:
     """One split's sequences of one kind: "samples" (report and VQA, each
     a {"prompt", "answer", "task", "row"} dict) or "captions" (one slice

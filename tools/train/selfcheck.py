@@ -109,6 +109,9 @@ def main():
     ds.seqs = [{"abnormal": a, "i": i} for i, a in enumerate([False, True, False, True])]
     ds.repeat(D.states_abnormality, 3)
     assert [s["i"] for s in ds.seqs] == [0, 1, 2, 3, 1, 3, 1, 3], [s["i"] for s in ds.seqs]
+    ds.seqs = [{"abnormal": False, "answer": [9, 5, 7, 8, 4]}, {"abnormal": False, "answer": [6, 7, 8, 4]},
+               {"abnormal": True, "answer": [6, 2, 8, 4]}]
+    assert D.normal_caption_tail(ds) == [7, 8, 4], D.normal_caption_tail(ds)
     print("selfcheck ok: transfer per-slice max|diff| %.2g, MoE init vs dense %.2g, rope %.2g" % (dv, dm, dr))
 
 

@@ -217,20 +217,29 @@ def fit_task_router(m, ds, steps, lr=0.05):
 def evaluate(model, ds, cin, end_id, limit, device, max_new=64):
     """Teacher-forced loss on up to `limit` sequences, and greedy generation:
     closed-VQA exact match (the answer's ids up to <|end|>), report/open
-    unigram F1 over ids, and the task router's accuracy."""
+    unigram F1 over ids, and the task router's accuracy; for captions,
+    whether the model calls abnormal slices abnormal and normal ones normal."""
     model.eval()
     n = min(limit, len(ds))
-    idx = list(range(0, len(ds), max(len(ds) // max(n, 1), 1)))[:n]
+    # a seeded sample, not a stride: a stride over captions (16 per case)
+    # would pick the same slice of every case
+    idx = sorted(np.random.RandomState(0).permutation(len(ds))[:n].tolist())
     tot, cnt = 0.0, 0
     exact = {0: [], 1: [], 2: []}
     f1 = {0: [], 1: [], 2: []}
     task_ok = []
+    normal_tail = D.normal_caption_tail(ds) if ds.kind == "captions" else None
+    found = {True: [], False: []}  # captions: truth -> predicted abnormal
     for i in idx:
         pixels, ids, task, spans = make_batch(ds, [i], cin, device)
         logits, lens, tl, chosen, _ = model(pixels, ids, task if model.has_moe else None)
         tg = targets(ids, spans, model.tv, logits.shape[1], device)
         tot += F.cross_entropy(logits.view(-1, logits.shape[-1]), tg.view(-1), ignore_index=-100, reduction="sum").item()
         cnt += int((tg != -100).sum())
+        if normal_tail:
+            s = ds.seqs[i]
+            got = generate(model, pixels[0], list(s["prompt"]), end_id, len(s["answer"]) + 8)
+            found[bool(s.get("abnormal"))].append(got[-len(normal_tail) + 1 :] != normal_tail[:-1])
         if ds.kind != "samples":
             continue
         s = ds.seqs[i]
@@ -250,6 +259,10 @@ def evaluate(model, ds, cin, end_id, limit, device, max_new=64):
             out[name + "_n"] = len(exact[t])
     if task_ok:
         out["task_router_acc"] = float(np.mean(task_ok))
+    if found[True]:
+        out["abnormal_slice_recall"] = float(np.mean(found[True]))
+    if found[False]:
+        out["normal_slice_specificity"] = 1.0 - float(np.mean(found[False]))
     return out
 
 
