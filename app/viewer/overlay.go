@@ -379,6 +379,10 @@ const viewerCSS = `
 .vbtn:focus-visible, .viewer select:focus-visible { outline: 2px solid #60a5fa; outline-offset: 1px; }
 .viewer select { background: #262626; color: #ddd; border: 1px solid #444; border-radius: 4px; min-height: 28px; }
 .readout { font-variant-numeric: tabular-nums; color: #cfe3ff; }
+/* The HU readout comes and goes with the pointer: a line of its own, always
+   reserved, so the views never jump when it appears (under a finger, a jump
+   of the view is a jump of the gesture). */
+#hu-readout { flex: 1 0 100%; min-height: 1.35em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .vp-grid { flex: 1; min-height: 0; display: grid; grid-template-columns: 1fr 1fr; grid-template-rows: 1fr 1fr; gap: 2px; background: #222; }
 .vp-grid.maxed { grid-template-columns: 1fr; grid-template-rows: 1fr; }
 .viewport { position: relative; overflow: hidden; background: #000; touch-action: none; user-select: none; min-height: 120px; }
