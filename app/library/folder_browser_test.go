@@ -141,6 +141,17 @@ func TestBrowserLibraryFolder(t *testing.T) {
 	s.Reload()
 	waitFor(t, s, "the list after a reload", `document.querySelectorAll("#series-list .series-item").length === 3 && document.querySelector("#library").dataset.ready === "yes"`, time.Minute)
 	checkFolderSeries(t, "the dropped folder after a reload", folderSeries(t, s, sample[0], got.ID), n2, readme2)
+
+	// An empty folder dropped: the page says so and stores nothing.
+	empty := filepath.Join(t.TempDir(), "empty scan")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.DropFiles(browsertest.Point{X: 600, Y: 400}, empty)
+	waitFor(t, s, "the empty folder named", `[...document.querySelectorAll("#import-errors .import-error")].some(e => e.dataset.path === "empty scan" && e.textContent.includes("no files"))`, time.Minute)
+	if n := browsertest.Eval[int](s, `document.querySelectorAll("#series-list .series-item").length`); n != 3 {
+		t.Errorf("after dropping an empty folder the list holds %d series, want 3", n)
+	}
 	for _, e := range s.ConsoleErrors() {
 		if strings.Contains(e, "library") {
 			t.Errorf("console: %s", e)

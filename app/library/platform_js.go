@@ -298,6 +298,13 @@ func (pl *platform) mount(ctx app.Context, p *Panel) {
 			for _, en := range entries {
 				walkEntry(en, &paths, &blobs, &problems)
 			}
+			if len(paths) == 0 && len(problems) == 0 {
+				// An empty folder (or a drop of nothing readable) would
+				// otherwise leave the page silent.
+				for _, en := range entries {
+					problems = append(problems, Skipped{Path: en.Get("name").String(), Reason: "no files in this folder: nothing was imported"})
+				}
+			}
 			if len(problems) > 0 {
 				ctx.Dispatch(func(app.Context) { p.problems = problems })
 			}
