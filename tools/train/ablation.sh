@@ -11,10 +11,11 @@
 # not retrained); (a)-(c) get the s1+s2 steps in one stage. The four runs go
 # in parallel, one thread each, at nice 15. Run again, it skips the training
 # of rows that have a run already and exports and scores them again.
+# EVAL_LIMIT=N scores the first N test cases only (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if (($# < 4)); then
-	sed -n '2,13p' "$0"
+	sed -n '2,14p' "$0"
 	exit 2
 fi
 data=$1 out=$2 s0=$3 steps=$4
@@ -35,7 +36,7 @@ for r in "${recipes[@]}"; do
 	last=$(ls -d "$out/$r"/s1* "$out/$r"/s2 2>/dev/null | tail -1 || true)
 	rm -rf "$out/$r/model"
 	/usr/bin/python3 tools/train/export.py "$last/final.pt" --out "$out/$r/model" >>"$out/$r.log" 2>&1
-	nice -n 15 go run ./tools/eval --weights "$out/$r/model" --data "$data" --split test --json >"$out/$r.eval.json"
+	nice -n 15 go run ./tools/eval --weights "$out/$r/model" --data "$data" --split test --limit "${EVAL_LIMIT:-0}" --json >"$out/$r.eval.json"
 done
 /usr/bin/python3 - "$out" "${recipes[@]}" <<'EOF'
 import json, sys
