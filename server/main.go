@@ -1,9 +1,10 @@
-// Command server serves ctlens on this machine: it builds the app's wasm,
+// Command server serves ctlens on this machine: it builds the app's wasm
+// and the model engine worker's,
 // makes the sample study and (until trained weights ship) a tiny random
 // model on first run, then serves the PWA, the model and the sample with
 // security headers that keep everything on this origin.
 //
-//	go run ./server [-addr 127.0.0.1:8080] [-weights DIR] [-sample DIR] [-wasm FILE]
+//	go run ./server [-addr 127.0.0.1:8080] [-weights DIR] [-sample DIR] [-wasm FILE] [-engine-wasm FILE]
 //
 // Everything it makes goes into the user cache folder (ctlens/ under
 // os.UserCacheDir), so later starts take a second or two.
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 		weightsF = flags.String("weights", "", "model directory to serve (default: weights/demo when it has a manifest.json, else a tiny random model made once in the cache folder)")
 		sample   = flags.String("sample", "", "study folder to serve as the built-in sample (default: a synthetic phantom series made once in the cache folder)")
 		wasm     = flags.String("wasm", "", "prebuilt app wasm (default: build ./app/web for js/wasm at start)")
+		engWasm  = flags.String("engine-wasm", "", "prebuilt model worker wasm (default: build ./app/worker for js/wasm at start)")
 		cache    = flags.String("cache", cacheDefault, "folder for the built wasm, its compressed forms, the sample and the tiny model")
 	)
 	if err := flags.Parse(args); err != nil {
@@ -87,6 +89,18 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 			return err
 		}
 		log.Printf("built %s in %s", *wasm, since(t))
+	}
+	if *engWasm == "" {
+		if rootErr != nil {
+			return fmt.Errorf("%w (or give a prebuilt -engine-wasm)", rootErr)
+		}
+		*engWasm = filepath.Join(*cache, "engine.wasm")
+		t := time.Now()
+		log.Printf("building the model worker (GOOS=js GOARCH=wasm go build ./app/worker)…")
+		if err := serve.BuildEngineWasm(ctx, root, *engWasm); err != nil {
+			return err
+		}
+		log.Printf("built %s in %s", *engWasm, since(t))
 	}
 
 	if *weightsF == "" {
@@ -132,7 +146,7 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 
 	t := time.Now()
 	site, err := serve.New(serve.Config{
-		WasmPath: *wasm, CacheDir: filepath.Join(*cache, "wasm"),
+		WasmPath: *wasm, EngineWasmPath: *engWasm, CacheDir: filepath.Join(*cache, "wasm"),
 		WeightsDir: *weightsF, SampleDir: *sample, SampleName: sampleName,
 	})
 	if err != nil {
@@ -143,8 +157,8 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 	if st.CompressTime == 0 {
 		how = "compressed forms from the cache"
 	}
-	log.Printf("wasm %.1f MB (brotli %.1f MB, gzip %.1f MB; %s; ready in %s), version %s",
-		mb(st.WasmBytes), mb(st.BrotliBytes), mb(st.GzipBytes), how, since(t), st.Version)
+	log.Printf("wasm %.1f MB (brotli %.1f MB, gzip %.1f MB), model worker %.1f MB (brotli %.1f MB); %s; ready in %s; version %s",
+		mb(st.WasmBytes), mb(st.BrotliBytes), mb(st.GzipBytes), mb(st.EngineBytes), mb(st.EngineBrotliBytes), how, since(t), st.Version)
 
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -19,6 +19,8 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "app.wasm")
 	write(t, wasm, "\x00asm\x01\x00\x00\x00")
+	engine := filepath.Join(dir, "engine.wasm")
+	write(t, engine, "\x00asm\x01\x00\x00\x00engine")
 	model := filepath.Join(dir, "model")
 	write(t, filepath.Join(model, "manifest.json"), `{"format":"ctlens-weights","version":1,"model":"flag-test"}`)
 	study := filepath.Join(dir, "study")
@@ -28,7 +30,7 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-wasm", wasm, "-weights", model, "-sample", study,
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-wasm", wasm, "-engine-wasm", engine, "-weights", model, "-sample", study,
 			"-cache", filepath.Join(dir, "cache")}, func(a string) { addrc <- a })
 	}()
 	var addr string
@@ -44,6 +46,8 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 		"/study/abc":             `id="workstation"`,
 		"/sample/index.json":     `"IM1.dcm"`,
 		"/weights/manifest.json": `"flag-test"`,
+		"/web/engine-worker.js":  `/web/engine.wasm`,
+		"/web/engine.wasm":       "\x00asm\x01\x00\x00\x00engine",
 	} {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -74,13 +78,16 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 }
 
 func TestFlagErrorsAreClear(t *testing.T) {
+	appWasm := filepath.Join(t.TempDir(), "app.wasm")
+	write(t, appWasm, "\x00asm\x01\x00\x00\x00")
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"stray"}, `unexpected argument "stray"`},
 		{[]string{"-addr", "256.0.0.1:1", "-wasm", "x"}, "-addr 256.0.0.1:1"},
-		{[]string{"-addr", "127.0.0.1:0", "-wasm", "/nonexistent/app.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/app.wasm"},
+		{[]string{"-addr", "127.0.0.1:0", "-wasm", "/nonexistent/app.wasm", "-engine-wasm", "/nonexistent/engine.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/app.wasm"},
+		{[]string{"-addr", "127.0.0.1:0", "-wasm", appWasm, "-engine-wasm", "/nonexistent/engine.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/engine.wasm"},
 	} {
 		err := run(context.Background(), c.args, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

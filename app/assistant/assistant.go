@@ -2,56 +2,50 @@
 // report generation and questions streamed token by token, the teaching
 // view of the TGH-MoE routing, and the report's export (text, DICOM SR).
 //
-// The model runs in the page through ctlens/model/engine, the same code
-// the command line runs, so a report here equals `ctlens report` for the
-// same model, series and seed. Weights come from the server's /weights/
-// (or a folder the user picks) and are kept in IndexedDB by sha256
-// (weights.Cache), so the second load and offline visits need no network.
-// Everything that awaits the browser (fetch, IndexedDB, WebGPU) runs in
-// ctx.Async goroutines; the UI goroutine only renders.
+// The model runs in a dedicated Web Worker (app/worker, its own wasm),
+// through ctlens/model/engine, the same code the command line runs, so a
+// report here equals `ctlens report` for the same model, series and seed,
+// and the page stays responsive while it runs. The panel is the worker's
+// client: it sends app/worker/protocol requests (open the model's card,
+// load, generate, cancel) and renders the replies. Weights come from the
+// server's /weights/ (or a folder the user picks) and the worker keeps
+// them in IndexedDB by sha256 (weights.Cache), so the second load and
+// offline visits need no network. This page's wasm holds none of the
+// model's code.
 package assistant
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"ctlens/app/state"
+	"ctlens/app/worker/protocol"
 	"ctlens/model"
-	"ctlens/model/cpu"
 	"ctlens/model/engine"
 	"ctlens/volume/sr"
-	"ctlens/weights"
 )
 
 // Backends the user may pick.
 const (
-	BackendGPU = "gpu"
-	BackendCPU = "cpu"
+	BackendGPU = protocol.BackendGPU
+	BackendCPU = protocol.BackendCPU
 )
 
 // Messages the user reads, as UI.md words them.
 const (
-	msgNoWebGPU    = "This browser has no WebGPU. Try Chrome or Edge, or run on the CPU (slower)."
-	msgDeviceLost  = "The GPU was reset; the model is reloading."
-	msgOfflineNone = "You are offline and this model is not cached on this device yet. Connect once and load it; later visits work offline."
-	msgCPUSlow     = "The CPU backend is slow: the page may pause for a few seconds while the model reads the scan."
+	msgNoWebGPU   = "This browser has no WebGPU. Try Chrome or Edge, or run on the CPU (slower)."
+	msgDeviceLost = "The GPU was reset; the model is reloading."
+	msgCPUSlow    = "The CPU backend is slow: a report takes a while."
 )
 
 // maxLostRetries bounds reloads after device losses in a row: a GPU that
 // keeps resetting gets the plain message, not a loop.
 const maxLostRetries = 3
-
-// weightsBase is where the server serves the built-in model directory.
-const weightsBase = "/weights/"
 
 // qa is one question and its answer in the session's history.
 type qa struct {
@@ -65,14 +59,13 @@ type qa struct {
 type Panel struct {
 	app.Compo
 
-	// The model: what the card shows, and the loaded engine.
-	info      *engine.Info
-	source    string         // SourceBuiltIn, SourceFile, SourceCache
-	opener    weights.Opener // reads the weights: the cache in front of HTTP, or picked files
-	cache     *weights.Cache // nil when IndexedDB is unavailable
-	netBytes  *int64         // bytes the HTTP opener fetched (the cache serves the rest)
-	eng       *engine.Engine
-	release   func()
+	// The model: what the card shows, and whether the worker has it
+	// loaded.
+	eng       engineConn
+	card      *protocol.Card
+	cfg       model.Config // the card's config
+	source    string       // what the card says about where the weights come from
+	loaded    bool
 	backend   string
 	cached    bool // every file of the model is in the cache, verified
 	infoErr   string
@@ -82,16 +75,15 @@ type Panel struct {
 	loadMS    float64
 	loadPhase string // what the load is doing now, for the progress line
 	loadNet   int64  // network bytes of the last load
-	cancel    context.CancelFunc
-	lostCount int // device losses recovered from
+	lostCount int    // device losses recovered from
 	// lostRetries counts reloads in a row that lost the device again.
 	lostRetries int
 
 	// The series and the last generation.
 	series     string // the series on screen ("" none)
 	seriesName string
-	pixels     []float32 // the model input for pixelsFor
-	pixelsFor  string    // series ID + model name
+	grey       []float32 // the model input for greyFor
+	greyFor    string    // series ID + model name
 	busy       bool      // a generation runs
 	report     string
 	streaming  bool
@@ -117,8 +109,8 @@ type Panel struct {
 	mctx app.Context
 }
 
-// OnMount reads the built-in model's card (network, else the cache) and
-// follows the series on screen.
+// OnMount starts the model worker, asks it for the built-in model's card
+// (network, else the cache) and follows the series on screen.
 func (p *Panel) OnMount(ctx app.Context) {
 	if app.IsServer {
 		return
@@ -132,7 +124,31 @@ func (p *Panel) OnMount(ctx app.Context) {
 	}
 	p.followSeries()
 	ctx.Handle(state.ActionSeriesOpened, func(ctx app.Context, a app.Action) { p.followSeries() })
-	ctx.Async(func() { p.readBuiltIn(ctx) })
+	p.eng = startEngine(func(reason string) {
+		ctx.Dispatch(func(ctx app.Context) { p.onDeviceLost(ctx, reason) })
+	})
+	p.eng.call(&protocol.Open{Source: protocol.SourceBuiltIn}, nil, func(m protocol.Message) {
+		ctx.Dispatch(func(app.Context) {
+			switch m := m.(type) {
+			case *protocol.Card:
+				if err := p.setCard(m); err != nil {
+					p.infoErr = err.Error()
+				}
+			case *protocol.Error:
+				p.infoErr = m.Message
+			}
+		})
+	})
+}
+
+// setCard shows the model the worker opened.
+func (p *Panel) setCard(c *protocol.Card) error {
+	cfg, err := model.ParseConfig(c.Config)
+	if err != nil {
+		return fmt.Errorf("model %s: config: %w", c.Model, err)
+	}
+	p.card, p.cfg, p.source, p.cached, p.infoErr, p.loaded = c, cfg, SourceText(c), c.Cached, "", false
+	return nil
 }
 
 // followSeries reads the series on screen from app/state.
@@ -148,193 +164,86 @@ func (p *Panel) followSeries() {
 	p.series, p.seriesName = id, name
 }
 
-// readBuiltIn fetches /weights/manifest.json and reads the card; offline,
-// it falls back to the manifest kept in the cache by the last load.
-func (p *Panel) readBuiltIn(ctx app.Context) {
-	bg := context.Background()
-	cache, cerr := openCache(bg)
-	var net int64
-	var opener weights.Opener
-	fallback := countingOpener(httpOpener(weightsBase), &net)
-	if cache != nil {
-		opener = cache.Opener(fallback, nil)
-	} else {
-		opener = fallback
-	}
-	source := SourceBuiltIn
-	var data []byte
-	var err error = &NetworkError{URL: weightsBase + weights.ManifestFile, Err: errors.New("offline")}
-	if online() || cache == nil {
-		// Offline, a fetch would only fail (and log an error): the cache
-		// answers first.
-		data, err = fetchBytes(bg, weightsBase+weights.ManifestFile)
-	}
-	var nerr *NetworkError
-	if errors.As(err, &nerr) && cache != nil {
-		// Offline (or the server is gone): the manifest the last load kept.
-		if name, nerr2 := builtInName(); nerr2 == nil {
-			if m, merr := cache.Manifest(name); merr == nil {
-				data, _ = json.Marshal(m)
-				err, source = nil, SourceCache
-			}
-		}
-		if err != nil {
-			err = errors.New(msgOfflineNone)
-		}
-	}
-	var info *engine.Info
-	if err == nil {
-		info, err = engine.ReadInfo(bg, data, opener, weightsBase)
-	}
-	if err == nil {
-		err = info.CanGenerate()
-	}
-	cached := err == nil && cache != nil && len(cache.Missing(info.Manifest)) == 0
-	ctx.Dispatch(func(app.Context) {
-		if err != nil {
-			p.infoErr = err.Error()
-			if cerr != nil {
-				p.infoErr += " (" + cerr.Error() + ")"
-			}
-			return
-		}
-		p.info, p.source, p.opener, p.cache, p.netBytes, p.cached = info, source, opener, cache, &net, cached
-	})
-}
-
 // ---- loading ---------------------------------------------------------------
 
 func (p *Panel) onLoad(ctx app.Context, e app.Event) {
-	if p.info == nil || p.loading || p.busy {
+	if p.card == nil || p.loading || p.busy {
 		return
 	}
 	p.load(p.mctx)
 }
 
-// load opens the backend and loads the model's weights onto it, reporting
-// bytes as they arrive. The cache stores what came from the network.
+// load has the worker open the backend and load the model's weights onto
+// it, showing bytes as they arrive. The worker's cache stores what came
+// from the network.
 func (p *Panel) load(ctx app.Context) {
-	p.unload()
-	lctx, cancel := context.WithCancel(context.Background())
-	p.loading, p.cancel, p.loadDone, p.loadTotal = true, cancel, 0, p.info.Manifest.Bytes()
+	p.loaded = false
+	p.loading, p.loadDone, p.loadTotal = true, 0, p.card.Bytes
 	if p.message != msgDeviceLost {
 		p.message = ""
 	}
-	info, open, backend, cache, source, net := p.info, p.opener, p.backend, p.cache, p.source, p.netBytes
-	ctx.Async(func() {
-		t0 := time.Now()
-		net0 := atomic.LoadInt64(net)
-		phase := func(s string) {
-			ctx.Dispatch(func(app.Context) { p.loadPhase = s })
-		}
-		phase("opening the " + map[string]string{BackendGPU: "GPU", BackendCPU: "CPU backend"}[backend])
-		ops, release, err := p.openBackend(ctx, lctx, backend)
-		if err != nil {
-			ctx.Dispatch(func(app.Context) {
-				p.loading, p.cancel = false, nil
-				if backend == BackendGPU {
-					p.message = msgNoWebGPU + " (" + err.Error() + ")"
-				} else {
-					p.message = err.Error()
+	backend := p.backend
+	p.eng.call(&protocol.Load{Backend: backend}, nil, func(m protocol.Message) {
+		ctx.Dispatch(func(ctx app.Context) {
+			switch m := m.(type) {
+			case *protocol.Progress:
+				p.loadDone, p.loadTotal, p.loadPhase = m.Done, m.Total, m.Phase
+			case *protocol.Loaded:
+				p.loading, p.loadPhase = false, ""
+				p.loaded, p.loadMS, p.loadNet = true, m.MS, m.NetworkBytes
+				p.lostRetries = 0
+				p.cached = p.cached || m.Cached
+				if p.message == msgDeviceLost {
+					p.lostCount++
+					p.message = "The GPU was reset; the model was reloaded. Nothing was lost."
 				}
-			})
-			cancel()
-			return
-		}
-		var last time.Time
-		phase("reading the weights")
-		eng, err := info.Load(lctx, ops, open, func(done, total int64) {
-			if now := time.Now(); now.Sub(last) > 100*time.Millisecond || done == total {
-				last = now
-				ctx.Dispatch(func(app.Context) { p.loadDone, p.loadTotal = done, total })
-			}
-			if done == total {
-				// Load builds the model and warms it next: on the GPU that
-				// compiles every pipeline, the longest part on a slow GPU.
-				if backend == BackendGPU {
-					phase("preparing the model (compiling GPU programs)")
-				} else {
-					phase("preparing the model")
+				if backend == BackendCPU && p.message == "" {
+					p.message = msgCPUSlow
 				}
-			}
-		})
-		phase("")
-		cached := false
-		if err == nil && cache != nil {
-			if cerr := cache.SaveManifest(info.Manifest); cerr == nil && source == SourceBuiltIn {
-				rememberBuiltIn(info.Manifest.Model)
-			}
-			cached = len(cache.Missing(info.Manifest)) == 0
-		}
-		ms := float64(time.Since(t0).Microseconds()) / 1000
-		cancel()
-		ctx.Dispatch(func(app.Context) {
-			p.loading, p.cancel = false, nil
-			if err != nil {
-				release()
+			case *protocol.Error:
+				p.loading, p.loadPhase = false, ""
 				switch {
-				case isDeviceLost(err) && p.lostRetries < maxLostRetries:
+				case m.Class == protocol.ClassBackend && backend == BackendGPU:
+					p.message = msgNoWebGPU + " (" + m.Message + ")"
+				case m.Class == protocol.ClassBackend:
+					p.message = m.Message
+				case m.Class == protocol.ClassDeviceLost && p.lostRetries < maxLostRetries:
 					// Lost again while loading: try once more on a new device.
 					p.lostRetries++
 					p.message = msgDeviceLost
 					p.load(ctx)
-				case engine.IsCanceled(err):
+				case m.Class == protocol.ClassCanceled:
 					p.message = "Loading was cancelled."
 				default:
-					p.message = "The model could not be loaded: " + err.Error()
+					p.message = "The model could not be loaded: " + m.Message
 				}
-				return
-			}
-			p.eng, p.release, p.loadMS, p.loadNet = eng, release, ms, atomic.LoadInt64(net)-net0
-			p.lostRetries = 0
-			p.cached = p.cached || cached
-			if p.message == msgDeviceLost {
-				p.lostCount++
-				p.message = "The GPU was reset; the model was reloaded. Nothing was lost."
-			}
-			if backend == BackendCPU && p.message == "" {
-				p.message = msgCPUSlow
 			}
 		})
 	})
 }
 
-// openBackend opens the GPU (with a device-lost handler that reloads the
-// model on a new device) or the CPU backend.
-func (p *Panel) openBackend(ctx app.Context, lctx context.Context, backend string) (model.Ops, func(), error) {
-	if backend == BackendCPU {
-		return cpu.New(), func() {}, nil
-	}
-	return openGPU(lctx, func(reason string) {
-		ctx.Dispatch(func(ctx app.Context) {
-			p.onDeviceLost(ctx, reason)
-		})
-	})
-}
-
-// onDeviceLost drops the engine of the lost device and loads the model
-// again on a new one: the weights come from the cache, the report and
-// history stay.
+// onDeviceLost loads the model again on a new device after the worker's
+// was lost: the weights come from the cache, the report and history stay.
 func (p *Panel) onDeviceLost(ctx app.Context, reason string) {
 	p.message = msgDeviceLost
 	if p.busy || p.loading {
-		// The running call fails with the loss; its handler reloads.
+		// The running request fails with the loss; its handler reloads.
 		return
 	}
 	p.load(ctx)
 }
 
-// unload releases the loaded model.
+// unload has the worker release the loaded model.
 func (p *Panel) unload() {
-	if p.release != nil {
-		p.release()
+	if p.loaded {
+		p.eng.call(&protocol.Unload{}, nil, nil)
 	}
-	p.eng, p.release = nil, nil
+	p.loaded = false
 }
 
 func (p *Panel) onCancelLoad(ctx app.Context, e app.Event) {
-	if p.cancel != nil {
-		p.cancel()
+	if p.loading {
+		p.eng.cancel()
 	}
 }
 
@@ -353,31 +262,30 @@ func (p *Panel) onBackend(ctx app.Context, e app.Event) {
 	}
 }
 
-// onPickFolder loads the model folder the user picked.
+// onPickFolder has the worker open the model folder the user picked, and
+// loads it.
 func (p *Panel) onPickFolder(ctx app.Context, e app.Event) {
 	if p.loading || p.busy {
 		return
 	}
 	ctx = p.mctx
-	ctx.Async(func() {
-		bg := context.Background()
-		data, open, folder, err := pickedFolder(bg, "weights-folder")
-		var info *engine.Info
-		if err == nil {
-			info, err = engine.ReadInfo(bg, data, open, folder)
-		}
-		if err == nil {
-			err = info.CanGenerate()
-		}
+	files, err := pickedFiles("weights-folder")
+	if err != nil {
+		p.message = "That folder cannot be used: " + err.Error()
+		return
+	}
+	p.eng.call(&protocol.Open{Source: protocol.SourceFile}, files, func(m protocol.Message) {
 		ctx.Dispatch(func(ctx app.Context) {
-			if err != nil {
-				p.message = "That folder cannot be used: " + err.Error()
-				return
+			switch m := m.(type) {
+			case *protocol.Card:
+				if err := p.setCard(m); err != nil {
+					p.message = "That folder cannot be used: " + err.Error()
+					return
+				}
+				p.load(ctx)
+			case *protocol.Error:
+				p.message = "That folder cannot be used: " + m.Message
 			}
-			var net int64
-			p.unload()
-			p.info, p.source, p.opener, p.netBytes, p.cached, p.infoErr = info, SourceFile+" ("+folder+")", open, &net, false, ""
-			p.load(ctx)
 		})
 	})
 }
@@ -397,11 +305,11 @@ func (p *Panel) onAsk(ctx app.Context, e app.Event) {
 	p.generate(p.mctx, q)
 }
 
-// generate streams a report (question "") or an answer. Text arrives per
-// token; the panel updates at most every 50 ms so that rendering does not
-// take the time the model needs.
+// generate streams a report (question "") or an answer from the worker.
+// The worker sends text at most every 50 ms, so rendering here stays
+// light.
 func (p *Panel) generate(ctx app.Context, question string) {
-	if p.eng == nil || p.busy || p.loading {
+	if !p.loaded || p.busy || p.loading {
 		return
 	}
 	s := state.Current()
@@ -409,8 +317,7 @@ func (p *Panel) generate(ctx app.Context, question string) {
 		p.message = "Open a series in the library first."
 		return
 	}
-	gctx, cancel := context.WithCancel(context.Background())
-	p.busy, p.cancel, p.streaming, p.notice = true, cancel, true, ""
+	p.busy, p.streaming, p.notice = true, true, ""
 	if p.message != msgNoWebGPU && p.message != msgCPUSlow {
 		p.message = ""
 	}
@@ -419,87 +326,67 @@ func (p *Panel) generate(ctx app.Context, question string) {
 	} else {
 		p.asking = &qa{Question: question}
 	}
-	eng, backend, maxTokens := p.eng, p.backend, p.maxTokens
-	pixels := p.pixels
-	key := s.ID + "\x00" + eng.Manifest.Model
-	if p.pixelsFor != key {
-		pixels = nil
+	cfg, name, maxTokens := p.cfg, p.card.Model, p.maxTokens
+	grey := p.grey
+	key := s.ID + "\x00" + name
+	if p.greyFor != key {
+		grey = nil
 	}
 	ctx.Async(func() {
 		t0 := time.Now()
-		var err error
-		if pixels == nil {
-			if pixels, err = Pixels(eng.Info, s.Volume); err != nil {
+		if grey == nil {
+			var err error
+			if grey, err = Grey(cfg, name, s.Volume); err != nil {
 				p.finish(ctx, question, nil, Timings{}, err)
 				return
 			}
-			ctx.Dispatch(func(app.Context) { p.pixels, p.pixelsFor = pixels, key })
+			ctx.Dispatch(func(app.Context) { p.grey, p.greyFor = grey, key })
 		}
+		// The reply func runs on the connection's goroutine, one reply
+		// at a time: text and first need no lock.
 		var (
-			mu      sync.Mutex
-			text    strings.Builder
-			first   time.Duration
-			lastPut time.Time
+			text  strings.Builder
+			first time.Duration
 		)
-		put := func() {
-			mu.Lock()
-			t := text.String()
-			mu.Unlock()
-			ctx.Dispatch(func(app.Context) {
-				if question == "" {
-					p.report = t
-				} else if p.asking != nil {
-					p.asking.Answer = t
-				}
-			})
-		}
-		opts := model.TextOptions{
-			GenerateOptions: model.GenerateOptions{MaxTokens: maxTokens},
-			OnText: func(delta string) {
-				mu.Lock()
+		p.eng.call(&protocol.Generate{Question: question, MaxTokens: maxTokens, Grey: grey}, nil, func(m protocol.Message) {
+			switch m := m.(type) {
+			case *protocol.Text:
 				if first == 0 {
 					first = time.Since(t0)
 				}
-				text.WriteString(delta)
-				mu.Unlock()
-				if now := time.Now(); now.Sub(lastPut) >= 50*time.Millisecond {
-					lastPut = now
-					put()
-				}
-			},
-		}
-		if backend == BackendCPU {
-			// The CPU backend never blocks on the browser: give the event
-			// loop a turn between tokens so the page keeps painting.
-			opts.OnToken = func(int) { time.Sleep(time.Millisecond) }
-		}
-		res, err := eng.Generate(gctx, engine.Request{Pixels: pixels, Question: question, Options: opts})
-		tm := Timings{Wall: time.Since(t0), FirstToken: first}
-		if res != nil {
-			tm.Model = res.Timings
-		}
-		p.finish(ctx, question, res, tm, err)
+				text.WriteString(m.Delta)
+				t := text.String()
+				ctx.Dispatch(func(app.Context) {
+					if question == "" {
+						p.report = t
+					} else if p.asking != nil {
+						p.asking.Answer = t
+					}
+				})
+			case *protocol.Done:
+				p.finish(ctx, question, m, Timings{Wall: time.Since(t0), FirstToken: first, Model: m.Timings}, nil)
+			case *protocol.Error:
+				p.finish(ctx, question, nil, Timings{}, m)
+			}
+		})
 	})
 }
 
 // finish shows a generation's result (or why it stopped) and publishes
 // its routing for the viewer's heat map.
-func (p *Panel) finish(ctx app.Context, question string, res *model.TextResult, tm Timings, err error) {
+func (p *Panel) finish(ctx app.Context, question string, res *protocol.Done, tm Timings, err error) {
 	ctx.Dispatch(func(ctx app.Context) {
 		p.busy, p.streaming = false, false
-		if p.cancel != nil {
-			p.cancel()
-			p.cancel = nil
-		}
 		var text string
 		if res != nil {
 			text = res.Text
 		}
+		perr, _ := err.(*protocol.Error)
 		switch {
 		case err == nil:
-		case engine.IsCanceled(err):
+		case perr != nil && perr.Class == protocol.ClassCanceled:
 			p.notice = "Stopped."
-		case isDeviceLost(err):
+		case perr != nil && perr.Class == protocol.ClassDeviceLost:
 			p.message = msgDeviceLost
 			p.load(ctx)
 		default:
@@ -519,14 +406,14 @@ func (p *Panel) finish(ctx app.Context, question string, res *model.TextResult, 
 		}
 		if res != nil {
 			if question == "" { // an answer's timings go with it in the history
-				p.timing, p.stopReason, p.tokens = &tm, res.StopReason, len(res.Tokens)
+				p.timing, p.stopReason, p.tokens = &tm, res.StopReason, res.Tokens
 				p.reports++
 			}
-			p.routing = engine.Summarize(res.Routing, p.info.Config.MoE.ExpertsPerTask)
+			p.routing = engine.Summarize(res.Routing, p.cfg.MoE.ExpertsPerTask)
 			if res.Routing != nil && p.series != "" {
-				g := p.info.Config.Vision.Grid()
-				state.SetRouting(&state.Routing{SeriesID: p.series, Routing: res.Routing, Slices: p.info.Config.Slices(),
-					GridH: g, GridW: g, ExpertsPerTask: p.info.Config.MoE.ExpertsPerTask})
+				g := p.cfg.Vision.Grid()
+				state.SetRouting(&state.Routing{SeriesID: p.series, Routing: res.Routing, Slices: p.cfg.Slices(),
+					GridH: g, GridW: g, ExpertsPerTask: p.cfg.MoE.ExpertsPerTask})
 				ctx.NewActionWithValue(state.ActionRoutingChanged, p.series)
 			}
 		}
@@ -545,8 +432,8 @@ func (p *Panel) finish(ctx app.Context, question string, res *model.TextResult, 
 }
 
 func (p *Panel) onStop(ctx app.Context, e app.Event) {
-	if p.cancel != nil {
-		p.cancel()
+	if p.busy {
+		p.eng.cancel()
 	}
 }
 
@@ -583,8 +470,8 @@ func (p *Panel) exportText() string {
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(p.report))
 	b.WriteString("\n\n")
-	if p.info != nil {
-		fmt.Fprintf(&b, "Drafted by ctlens with %s on this device. Not a diagnosis.\n", p.info.Manifest.Model)
+	if p.card != nil {
+		fmt.Fprintf(&b, "Drafted by ctlens with %s on this device. Not a diagnosis.\n", p.card.Model)
 	}
 	return b.String()
 }
@@ -597,8 +484,8 @@ func (p *Panel) onExportSR(ctx app.Context, e app.Event) {
 	}
 	f, im := sr.SplitSections(p.report)
 	r := sr.Report{Source: s.Volume.Meta, Findings: f, Impression: im}
-	if p.info != nil {
-		r.Model = p.info.Manifest.Model
+	if p.card != nil {
+		r.Model = p.card.Model
 	}
 	b, err := sr.Encode(&r)
 	if err != nil {
@@ -635,12 +522,12 @@ func (p *Panel) Render() app.UI {
 
 func (p *Panel) renderCard() app.UI {
 	var rows []app.UI
-	if p.info != nil {
-		for _, l := range Card(p.info, p.source) {
+	if p.card != nil {
+		for _, l := range Card(p.card) {
 			rows = append(rows, app.Dt().Text(l.Label), app.Dd().Text(l.Value))
 		}
 	}
-	loaded := p.eng != nil
+	loaded := p.loaded
 	status := "not loaded"
 	switch {
 	case p.loading:
@@ -665,7 +552,7 @@ func (p *Panel) renderCard() app.UI {
 				app.Option().Value(BackendGPU).Selected(p.backend == BackendGPU).Text("GPU (WebGPU)"),
 				app.Option().Value(BackendCPU).Selected(p.backend == BackendCPU).Text("CPU (slow)"),
 			),
-			app.Button().ID("model-load").Disabled(p.info == nil || p.loading || p.busy).OnClick(p.onLoad).
+			app.Button().ID("model-load").Disabled(p.card == nil || p.loading || p.busy).OnClick(p.onLoad).
 				Text(map[bool]string{false: "Load model", true: "Reload model"}[loaded]),
 			app.If(p.loading, func() app.UI {
 				return app.Button().ID("load-cancel").OnClick(p.onCancelLoad).Text("Cancel")
@@ -689,13 +576,13 @@ func (p *Panel) renderCard() app.UI {
 }
 
 func (p *Panel) canGenerate() bool {
-	return p.eng != nil && !p.busy && !p.loading && p.series != ""
+	return p.loaded && !p.busy && !p.loading && p.series != ""
 }
 
 func (p *Panel) renderReport() app.UI {
 	hint := ""
 	switch {
-	case p.eng == nil:
+	case !p.loaded:
 		hint = "Load the model to write a report."
 	case p.series == "":
 		hint = "Open a series in the library."

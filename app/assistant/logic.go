@@ -2,12 +2,11 @@ package assistant
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"ctlens/app/worker/protocol"
 	"ctlens/model"
-	"ctlens/model/engine"
 	"ctlens/volume"
 )
 
@@ -25,57 +24,37 @@ const (
 	SourceCache   = "this device's cache (offline)"
 )
 
-// Card is the model card for in: name, parameters, quantization, GPU
-// memory, where the weights come from, and for a placeholder model a
-// warning that its text is noise.
-func Card(in *engine.Info, source string) []CardLine {
-	m := in.Manifest
+// Card is the model card: name, parameters, quantization, GPU memory,
+// where the weights come from, and for a placeholder model a warning
+// that its text is noise.
+func Card(c *protocol.Card) []CardLine {
 	lines := []CardLine{
-		{"Model", m.Model},
-		{"Size", fmt.Sprintf("%s parameters, %s", count(in.Params()), Bytes(m.Bytes()))},
-		{"Quantization", Quantization(in)},
-		{"GPU memory", "about " + Bytes(in.VRAM().Total)},
-		{"Weights from", source},
+		{"Model", c.Model},
+		{"Size", fmt.Sprintf("%s parameters, %s", count(c.Params), Bytes(c.Bytes))},
+		{"Quantization", c.Quantization},
+		{"GPU memory", "about " + Bytes(c.VRAM)},
+		{"Weights from", SourceText(c)},
 	}
-	if IsPlaceholder(m.Model) {
+	if IsPlaceholder(c.Model) {
 		lines = append(lines, CardLine{"Note", "Untrained placeholder model: its text is random."})
 	}
 	return lines
 }
 
+// SourceText says where the card's weights come from.
+func SourceText(c *protocol.Card) string {
+	switch c.Source {
+	case protocol.SourceCache:
+		return SourceCache
+	case protocol.SourceFile:
+		return SourceFile + " (" + c.Folder + ")"
+	}
+	return SourceBuiltIn
+}
+
 // IsPlaceholder reports whether the model is the server's tiny random one
 // (until trained weights ship).
 func IsPlaceholder(name string) bool { return strings.HasPrefix(name, "tiny-") }
-
-// Quantization lists the matrices' storage types, most used first ("int4",
-// "int8 + f32").
-func Quantization(in *engine.Info) string {
-	n := map[string]int64{}
-	for _, t := range in.Manifest.Tensors {
-		if !t.Matrix {
-			continue
-		}
-		e := int64(1)
-		for _, s := range t.Shape {
-			e *= int64(s)
-		}
-		n[t.DType] += e
-	}
-	if len(n) == 0 {
-		return "f32"
-	}
-	types := make([]string, 0, len(n))
-	for k := range n {
-		types = append(types, k)
-	}
-	slices.SortFunc(types, func(a, b string) int {
-		if n[a] != n[b] {
-			return int(max(-1, min(1, n[b]-n[a])))
-		}
-		return strings.Compare(a, b)
-	})
-	return strings.Join(types, " + ")
-}
 
 // count writes a parameter count in thousands, millions or billions.
 func count(n int64) string {
@@ -152,21 +131,17 @@ func seconds(d time.Duration) string {
 	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
-// Pixels is the model's input for v: what the command line's report
-// computes (volume.ModelInput onto the model's grid with its input
-// normalisation, phase 0, then the grey channel repeated over the tower's
-// inputs), so the browser's text equals the CLI's for the same series.
-func Pixels(in *engine.Info, v *volume.Volume) ([]float32, error) {
-	cfg := in.Config
+// Grey is the model's input for v as the page sends it to the worker:
+// what the command line's report computes (volume.ModelInput onto the
+// model's grid with its input normalisation, phase 0), so the browser's
+// text equals the CLI's for the same series. The worker repeats it over
+// the tower's input channels (engine.Info.Pixels).
+func Grey(cfg model.Config, modelName string, v *volume.Volume) ([]float32, error) {
 	norm, err := volume.ParseNorm(cfg.Norm())
 	if err != nil {
-		return nil, fmt.Errorf("model %s: input_norm: %w", in.Manifest.Model, err)
+		return nil, fmt.Errorf("model %s: input_norm: %w", modelName, err)
 	}
-	grey, err := volume.ModelInput(v, 0, cfg.Slices(), cfg.Vision.ImageSize, cfg.Vision.ImageSize, norm)
-	if err != nil {
-		return nil, err
-	}
-	return in.Pixels(grey)
+	return volume.ModelInput(v, 0, cfg.Slices(), cfg.Vision.ImageSize, cfg.Vision.ImageSize, norm)
 }
 
 // ExpertColors are the heat map's colours, one per expert of a task group

@@ -2,7 +2,6 @@ package assistant_test
 
 import (
 	"context"
-	"ctlens/app/assistant"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"ctlens/app/assistant"
+	"ctlens/app/worker/host"
+	"ctlens/app/worker/protocol"
 	"ctlens/model"
-	"ctlens/model/cpu"
 	"ctlens/model/engine"
 	"ctlens/server/serve"
 	"ctlens/volume"
@@ -88,12 +89,14 @@ func readInfo(t *testing.T, dir string) *engine.Info {
 }
 
 // TestCard: the card of the placeholder model names it, counts its
-// parameters, gives its quantization and memory, and warns that its text
-// is random.
+// parameters, gives its quantization and memory, says where the weights
+// come from, and warns that its text is random.
 func TestCard(t *testing.T) {
 	in := readInfo(t, tinyModel(t))
+	c := host.CardOf(in)
+	c.Source, c.Folder = protocol.SourceFile, "tiny"
 	lines := map[string]string{}
-	for _, l := range assistant.Card(in, assistant.SourceBuiltIn) {
+	for _, l := range assistant.Card(c) {
 		lines[l.Label] = l.Value
 	}
 	if lines["Model"] != in.Manifest.Model || !assistant.IsPlaceholder(in.Manifest.Model) {
@@ -105,15 +108,23 @@ func TestCard(t *testing.T) {
 	if !strings.Contains(lines["Size"], "parameters") || !strings.Contains(lines["GPU memory"], "iB") || lines["Quantization"] == "" {
 		t.Errorf("card lines %q", lines)
 	}
-	if lines["Weights from"] != assistant.SourceBuiltIn {
+	if lines["Weights from"] != assistant.SourceFile+" (tiny)" {
 		t.Errorf("source %q", lines["Weights from"])
+	}
+	for src, want := range map[string]string{protocol.SourceBuiltIn: assistant.SourceBuiltIn, protocol.SourceCache: assistant.SourceCache} {
+		if have := assistant.SourceText(&protocol.Card{Source: src}); have != want {
+			t.Errorf("SourceText(%s) = %q, want %q", src, have, want)
+		}
 	}
 }
 
-// TestSameTextAsCLI: the panel's path — model info read through an
-// Opener, Pixels from the opened series, engine.Generate — writes the same
-// report as `ctlens report --json` on the same model, study and seed (CPU
-// backend; the browser test checks the GPU one).
+// TestSameTextAsCLI: the panel's path — the worker's host opens the
+// model, loads it on the CPU backend and generates from the Grey input the
+// page computes for the opened series, every request and reply through
+// the protocol's encoding — writes the same report as `ctlens report
+// --json` on the same model, study and seed (the browser test checks the
+// GPU backend), streams its prefix first, and its routing names the CLI's
+// task.
 func TestSameTextAsCLI(t *testing.T) {
 	root, _ := serve.ModuleRoot()
 	dir := tinyModel(t)
@@ -141,32 +152,78 @@ func TestSameTextAsCLI(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 
-	ctx := context.Background()
-	in := readInfo(t, dir)
-	eng, err := in.Load(ctx, cpu.New(), weights.FSOpener(os.DirFS(dir)), nil)
+	replies := make(chan protocol.Message, 1024)
+	h := host.New(host.Dir{Path: dir}, func(id int, m protocol.Message) {
+		// Through the wire format, as in the browser.
+		head, blob, err := protocol.Encode(id, m)
+		if err != nil {
+			t.Errorf("encode %s: %v", m.Kind(), err)
+			return
+		}
+		_, back, err := protocol.Decode(head, blob)
+		if err != nil {
+			t.Errorf("decode %s: %v", m.Kind(), err)
+			return
+		}
+		replies <- back
+	})
+	send := func(id int, m protocol.Message) {
+		head, blob, err := protocol.Encode(id, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, back, err := protocol.Decode(head, blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Handle(id, back, nil)
+	}
+	final := func(what string) (streamed []protocol.Message, last protocol.Message) {
+		t.Helper()
+		for {
+			select {
+			case m := <-replies:
+				if protocol.Final(m) {
+					if e, ok := m.(*protocol.Error); ok {
+						t.Fatalf("%s: %v", what, e)
+					}
+					return streamed, m
+				}
+				streamed = append(streamed, m)
+			case <-time.After(5 * time.Minute):
+				t.Fatalf("%s: no final reply", what)
+			}
+		}
+	}
+	send(1, &protocol.Open{Source: protocol.SourceBuiltIn})
+	_, m := final("open")
+	card := m.(*protocol.Card)
+	cfg, err := model.ParseConfig(card.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
+	send(2, &protocol.Load{Backend: protocol.BackendCPU})
+	final("load")
+
 	v := largestSeries(t, study)
-	px, err := assistant.Pixels(in, v)
+	grey, err := assistant.Grey(cfg, card.Model, v)
 	if err != nil {
 		t.Fatal(err)
 	}
+	send(3, &protocol.Generate{MaxTokens: maxTokens, Grey: grey})
+	texts, m := final("generate")
+	done := m.(*protocol.Done)
 	var streamed strings.Builder
-	res, err := eng.Generate(ctx, engine.Request{Pixels: px, Options: model.TextOptions{
-		GenerateOptions: model.GenerateOptions{MaxTokens: maxTokens},
-		OnText:          func(d string) { streamed.WriteString(d) },
-	}})
-	if err != nil {
-		t.Fatal(err)
+	for _, r := range texts {
+		streamed.WriteString(r.(*protocol.Text).Delta)
 	}
-	if res.Text != cli.Text || len(res.Tokens) != cli.Tokens {
-		t.Errorf("panel: %q (%d tokens), CLI: %q (%d tokens)", res.Text, len(res.Tokens), cli.Text, cli.Tokens)
+	if done.Text != cli.Text || done.Tokens != cli.Tokens {
+		t.Errorf("panel: %q (%d tokens), CLI: %q (%d tokens)", done.Text, done.Tokens, cli.Text, cli.Tokens)
 	}
-	if !strings.HasPrefix(res.Text, streamed.String()) || streamed.Len() == 0 {
-		t.Errorf("streamed %q is not a prefix of %q", streamed.String(), res.Text)
+	if !strings.HasPrefix(done.Text, streamed.String()) || streamed.Len() == 0 {
+		t.Errorf("streamed %q is not a prefix of %q", streamed.String(), done.Text)
 	}
-	if s := engine.Summarize(res.Routing, in.Config.MoE.ExpertsPerTask); s != nil && s.Task != cli.Task {
+	if s := engine.Summarize(done.Routing, cfg.MoE.ExpertsPerTask); s != nil && s.Task != cli.Task {
 		t.Errorf("task %q, CLI %q", s.Task, cli.Task)
 	}
 }
@@ -194,4 +251,41 @@ func largestSeries(t *testing.T, path string) *volume.Volume {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestPageLinksNoModelBackends: the model runs in the worker, so the
+// page's wasm (./app/web) imports neither backend nor the GPU runtime's
+// model side: a smaller app.wasm, a shorter page start. The worker's wasm
+// has both.
+func TestPageLinksNoModelBackends(t *testing.T) {
+	root, err := serve.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := func(pkg string) map[string]bool {
+		cmd := exec.Command("go", "list", "-deps", pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		m := map[string]bool{}
+		for _, l := range strings.Fields(string(out)) {
+			m[l] = true
+		}
+		return m
+	}
+	page, worker := deps("./app/web"), deps("./app/worker")
+	for _, p := range []string{"ctlens/model/cpu", "ctlens/model/gpu"} {
+		if page[p] {
+			t.Errorf("the page's wasm imports %s", p)
+		}
+		if !worker[p] {
+			t.Errorf("the worker's wasm lacks %s", p)
+		}
+	}
+	if worker["github.com/maxence-charriere/go-app/v10/pkg/app"] {
+		t.Errorf("the worker's wasm imports go-app")
+	}
 }

@@ -5,26 +5,14 @@ package assistant
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"path"
-	"strings"
-	"sync"
 	"syscall/js"
-
-	"github.com/hack-pad/hackpadfs"
-	"github.com/hack-pad/hackpadfs/indexeddb"
-
-	"ctlens/model"
-	"ctlens/model/gpu"
-	"ctlens/weights"
-	"ctlens/wgpu"
 )
 
-// The browser side of the panel: fetch, the IndexedDB weights cache,
-// WebGPU, the clipboard, downloads and picked files. Every call that
-// awaits a promise blocks its goroutine: call them from ctx.Async, never
-// from an event handler (the UI goroutine).
+// The browser side of the panel: the clipboard, downloads and picked
+// files (the model's own — fetch, cache, WebGPU — are the worker's,
+// app/worker). Every call that awaits a promise blocks its goroutine:
+// call them from ctx.Async, never from an event handler (the UI
+// goroutine).
 
 // await blocks until p settles; a rejection becomes an error.
 func await(p js.Value) (js.Value, error) {
@@ -65,164 +53,9 @@ func jsError(v js.Value) string {
 	return v.Call("toString").String()
 }
 
-// fetchResponse fetches url and fails on a non-2xx status. The abort
-// controller ties the request to ctx.
-func fetchResponse(ctx context.Context, url string) (js.Value, error) {
-	ac := js.Global().Get("AbortController").New()
-	stop := context.AfterFunc(ctx, func() { ac.Call("abort") })
-	defer stop()
-	resp, err := await(js.Global().Call("fetch", url, map[string]any{"signal": ac.Get("signal")}))
-	if err != nil {
-		if ctx.Err() != nil {
-			return js.Value{}, ctx.Err()
-		}
-		return js.Value{}, &NetworkError{URL: url, Err: err}
-	}
-	if !resp.Get("ok").Bool() {
-		return js.Value{}, fmt.Errorf("%s: HTTP %d %s", url, resp.Get("status").Int(), resp.Get("statusText").String())
-	}
-	return resp, nil
-}
-
-// fetchBytes fetches url whole.
-func fetchBytes(ctx context.Context, url string) ([]byte, error) {
-	resp, err := fetchResponse(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	ab, err := await(resp.Call("arrayBuffer"))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", url, err)
-	}
-	u8 := js.Global().Get("Uint8Array").New(ab)
-	b := make([]byte, u8.Length())
-	js.CopyBytesToGo(b, u8)
-	return b, nil
-}
-
-// httpOpener serves a model directory's files from base (e.g.
-// "/weights/"), streaming each body chunk by chunk as it arrives.
-func httpOpener(base string) weights.Opener {
-	return func(ctx context.Context, f weights.FileRef) (io.ReadCloser, error) {
-		url := strings.TrimSuffix(base, "/") + "/" + f.File
-		resp, err := fetchResponse(ctx, url)
-		if err != nil {
-			return nil, err
-		}
-		body := resp.Get("body")
-		if !body.Truthy() { // no streams: the whole body at once
-			b, err := fetchBytes(ctx, url)
-			if err != nil {
-				return nil, err
-			}
-			return io.NopCloser(strings.NewReader(string(b))), nil
-		}
-		return &streamReader{ctx: ctx, url: url, rd: body.Call("getReader")}, nil
-	}
-}
-
-// streamReader reads a ReadableStream's chunks.
-type streamReader struct {
-	ctx  context.Context
-	url  string
-	rd   js.Value
-	buf  []byte
-	done bool
-}
-
-func (r *streamReader) Read(p []byte) (int, error) {
-	for len(r.buf) == 0 {
-		if r.done {
-			return 0, io.EOF
-		}
-		if err := r.ctx.Err(); err != nil {
-			return 0, err
-		}
-		res, err := await(r.rd.Call("read"))
-		if err != nil {
-			return 0, &NetworkError{URL: r.url, Err: err}
-		}
-		if res.Get("done").Bool() {
-			r.done = true
-			continue
-		}
-		v := res.Get("value")
-		b := make([]byte, v.Length())
-		js.CopyBytesToGo(b, v)
-		r.buf = b
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
-}
-
-func (r *streamReader) Close() error {
-	if !r.done {
-		r.rd.Call("cancel")
-	}
-	return nil
-}
-
-// cacheDB is the IndexedDB database of the weights cache, apart from the
-// library's.
-const cacheDB = "ctlens-weights"
-
-var (
-	cacheOnce sync.Once
-	cacheFS   *indexeddb.FS
-	cacheErr  error
-)
-
-// openCache opens the weights cache in IndexedDB (once per page).
-func openCache(ctx context.Context) (*weights.Cache, error) {
-	cacheOnce.Do(func() {
-		cacheFS, cacheErr = indexeddb.NewFS(context.Background(), cacheDB, indexeddb.Options{})
-	})
-	if cacheErr != nil {
-		return nil, fmt.Errorf("the weights cache (IndexedDB) cannot be opened: %w", cacheErr)
-	}
-	return weights.NewCache(cacheFS, "weights")
-}
-
-// lastModelFile names, in the cache, the built-in model last loaded, so
-// that an offline visit knows which cached manifest to use.
-const lastModelFile = "weights/builtin-model.txt"
-
-func rememberBuiltIn(name string) error {
-	if cacheFS == nil {
-		return errors.New("no cache")
-	}
-	f, err := hackpadfs.Create(cacheFS, lastModelFile)
-	if err != nil {
-		return err
-	}
-	_, err = hackpadfs.WriteFile(f, []byte(name))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func builtInName() (string, error) {
-	if cacheFS == nil {
-		return "", errors.New("no cache")
-	}
-	b, err := hackpadfs.ReadFile(cacheFS, lastModelFile)
-	return strings.TrimSpace(string(b)), err
-}
-
 // hasWebGPU reports whether navigator.gpu exists (an adapter may still be
 // refused; openGPU says so).
 func hasWebGPU() bool { return js.Global().Get("navigator").Get("gpu").Truthy() }
-
-// openGPU opens a WebGPU device and the model's GPU backend on it.
-func openGPU(ctx context.Context, onLost func(string)) (model.Ops, func(), error) {
-	d, err := wgpu.Open(ctx, wgpu.Options{HighPerformance: true, OnLost: onLost})
-	if err != nil {
-		return nil, nil, err
-	}
-	return gpu.New(d), d.Close, nil
-}
 
 // copyText puts s on the clipboard.
 func copyText(ctx context.Context, s string) error {
@@ -254,89 +87,17 @@ func download(name, mime string, data []byte) {
 	}), 60000)
 }
 
-// pickedFolder reads the model folder the user picked in the input with
-// id: manifest.json's bytes and an Opener over the picked files.
-func pickedFolder(ctx context.Context, id string) ([]byte, weights.Opener, string, error) {
+// pickedFiles is the File objects of the folder picked in the input
+// with id, for the model worker (a FileList is structured-cloned with the
+// message).
+func pickedFiles(id string) (any, error) {
 	in := js.Global().Get("document").Call("getElementById", id)
 	if !in.Truthy() {
-		return nil, nil, "", errors.New("no folder input")
+		return nil, errors.New("no folder input")
 	}
 	files := in.Get("files")
-	byName := map[string]js.Value{}
-	folder := ""
-	for i := range files.Length() {
-		f := files.Index(i)
-		rel := f.Get("webkitRelativePath").String()
-		if rel == "" {
-			rel = f.Get("name").String()
-		}
-		if folder == "" {
-			folder = strings.SplitN(rel, "/", 2)[0]
-		}
-		byName[path.Base(rel)] = f
+	if !files.Truthy() || files.Length() == 0 {
+		return nil, errors.New("no files were picked")
 	}
-	mf, ok := byName[weights.ManifestFile]
-	if !ok {
-		return nil, nil, "", fmt.Errorf("the folder %q holds no %s: pick a ctlens model folder (made by tools/convert or `ctlens model tiny`)", folder, weights.ManifestFile)
-	}
-	manifest, err := readBlob(mf, 0, mf.Get("size").Int())
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("%s: %v", weights.ManifestFile, err)
-	}
-	open := func(ctx context.Context, ref weights.FileRef) (io.ReadCloser, error) {
-		f, ok := byName[path.Base(ref.File)]
-		if !ok {
-			return nil, fmt.Errorf("the folder %q lacks %s, which its manifest names", folder, ref.File)
-		}
-		return &blobReader{ctx: ctx, f: f, size: int64(f.Get("size").Float())}, nil
-	}
-	return manifest, open, folder, nil
+	return files, nil
 }
-
-func readBlob(f js.Value, from, to int) ([]byte, error) {
-	ab, err := await(f.Call("slice", from, to).Call("arrayBuffer"))
-	if err != nil {
-		return nil, err
-	}
-	u8 := js.Global().Get("Uint8Array").New(ab)
-	b := make([]byte, u8.Length())
-	js.CopyBytesToGo(b, u8)
-	return b, nil
-}
-
-// blobReader reads a File in slices of 1 MiB.
-type blobReader struct {
-	ctx  context.Context
-	f    js.Value
-	off  int64
-	size int64
-	buf  []byte
-}
-
-func (r *blobReader) Read(p []byte) (int, error) {
-	if len(r.buf) == 0 {
-		if r.off >= r.size {
-			return 0, io.EOF
-		}
-		if err := r.ctx.Err(); err != nil {
-			return 0, err
-		}
-		end := min(r.off+1<<20, r.size)
-		b, err := readBlob(r.f, int(r.off), int(end))
-		if err != nil {
-			return 0, err
-		}
-		r.buf, r.off = b, end
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
-}
-
-func (r *blobReader) Close() error { return nil }
-
-// isDeviceLost reports whether err came from a lost GPU device.
-func isDeviceLost(err error) bool { return errors.Is(err, wgpu.ErrDeviceLost) }
-
-// online reports navigator.onLine: false means surely offline.
-func online() bool { return js.Global().Get("navigator").Get("onLine").Bool() }

@@ -1,6 +1,7 @@
 // Package serve is ctlens' HTTP handler: the go-app PWA (page, app.js,
-// service worker, manifest, local icons and CSS), the app's wasm
-// precompressed with brotli and gzip, the model directory under
+// service worker, manifest, local icons and CSS), the app's wasm and the
+// model engine worker's (app/worker, with its script
+// /web/engine-worker.js) precompressed with brotli and gzip, the model directory under
 // /weights/ and the sample study under /sample/ (with Range and ETag),
 // and the security headers that keep everything on this origin. The
 // command server/ and the browser tests (app/internal/browsertest) both
@@ -8,7 +9,9 @@
 package serve
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +35,10 @@ type Config struct {
 	// WasmPath is the app's wasm (GOOS=js GOARCH=wasm go build ./app/web).
 	// Required.
 	WasmPath string
+	// EngineWasmPath is the model engine worker's wasm (GOOS=js
+	// GOARCH=wasm go build ./app/worker), served as /web/engine.wasm.
+	// Required: the assistant runs the model in that worker.
+	EngineWasmPath string
 	// CacheDir keeps the wasm's compressed forms, named by its hash, so a
 	// restart with the same wasm does not compress again. "" compresses
 	// in memory at each New.
@@ -50,11 +57,15 @@ type Config struct {
 // Stats is what New measured, for the log and the notes.
 type Stats struct {
 	WasmBytes, GzipBytes, BrotliBytes int
+	// EngineBytes, EngineGzipBytes, EngineBrotliBytes are the engine
+	// worker's wasm.
+	EngineBytes, EngineGzipBytes, EngineBrotliBytes int
 	// CompressTime is the time spent compressing; 0 when the compressed
 	// forms came from CacheDir.
 	CompressTime time.Duration
-	// Version is the app version: the first 20 hex digits of the wasm's
-	// sha256, fixed per build.
+	// Version is the app version: the first 20 hex digits of the sha256
+	// of both wasm's hashes, fixed per build, so a change to either makes
+	// a new service worker.
 	Version string
 }
 
@@ -87,7 +98,17 @@ var staticFiles = map[string]string{
 	"icon.svg":     "image/svg+xml",
 	"icon-192.png": "image/png",
 	"icon-512.png": "image/png",
+	// The model engine's Web Worker (it loads /wasm_exec.js and
+	// /web/engine.wasm).
+	"engine-worker.js": "text/javascript; charset=utf-8",
 }
+
+// Paths of the engine worker, precached by the service worker like the
+// app's own files.
+const (
+	EngineWorkerURL = "/web/engine-worker.js"
+	EngineWasmURL   = "/web/engine.wasm"
+)
 
 // New builds the site for cfg. It reads (and, unless cached, compresses)
 // the wasm, so it takes seconds on a fresh build.
@@ -99,7 +120,18 @@ func New(cfg Config) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	version := wasm.hash[:20]
+	if cfg.EngineWasmPath == "" {
+		return nil, errors.New("serve: Config.EngineWasmPath is empty; build the model worker with GOOS=js GOARCH=wasm go build ./app/worker")
+	}
+	engine, err := loadWasm(cfg.EngineWasmPath, cfg.CacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("the model worker: %w", err)
+	}
+	if wasm.compressTime > 0 || engine.compressTime > 0 {
+		pruneCache(cfg.CacheDir, wasm.hash, engine.hash)
+	}
+	both := sha256.Sum256([]byte(wasm.hash + engine.hash))
+	version := hex.EncodeToString(both[:])[:20]
 
 	iconsOnce.Do(func() { icon192, icon512 = iconPNG(192), iconPNG(512) })
 	static := map[string][]byte{
@@ -138,7 +170,7 @@ func New(cfg Config) (*Site, error) {
 		// is not the byte count app.js reads: give it the decoded size.
 		WasmContentLength:     strconv.Itoa(len(wasm.raw)),
 		ServiceWorkerTemplate: string(worker),
-		CacheableResources:    []string{"/web/icon.svg"},
+		CacheableResources:    []string{"/web/icon.svg", EngineWorkerURL, EngineWasmURL},
 	}
 
 	mux := http.NewServeMux()
@@ -147,6 +179,7 @@ func New(cfg Config) (*Site, error) {
 	// ./web on disk.
 	mux.HandleFunc("GET /app.wasm", wasm.serve)
 	mux.HandleFunc("GET /goapp.wasm", wasm.serve)
+	mux.HandleFunc("GET "+EngineWasmURL, engine.serve)
 	mux.HandleFunc("GET /web/{name}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		b, ok := static[name]
@@ -215,7 +248,8 @@ func New(cfg Config) (*Site, error) {
 		handler: withHeaders(mux),
 		stats: Stats{
 			WasmBytes: len(wasm.raw), GzipBytes: len(wasm.gz), BrotliBytes: len(wasm.br),
-			CompressTime: wasm.compressTime, Version: version,
+			EngineBytes: len(engine.raw), EngineGzipBytes: len(engine.gz), EngineBrotliBytes: len(engine.br),
+			CompressTime: wasm.compressTime + engine.compressTime, Version: version,
 		},
 	}, nil
 }

@@ -30,6 +30,7 @@ import (
 type fixture struct {
 	site    *Site
 	wasm    []byte
+	engine  []byte // the engine worker's wasm
 	shard   []byte
 	weights string
 	sample  string
@@ -68,6 +69,12 @@ func newFixture(t *testing.T, cacheDir string) *fixture {
 	}
 	wasmPath := filepath.Join(dir, "app.wasm")
 	must(t, os.WriteFile(wasmPath, f.wasm, 0o644))
+	f.engine = []byte("\x00asm\x01\x00\x00\x00")
+	for i := 0; i < 50_000; i++ {
+		f.engine = append(f.engine, byte(rng.IntN(8)), byte(i), 'e')
+	}
+	enginePath := filepath.Join(dir, "engine.wasm")
+	must(t, os.WriteFile(enginePath, f.engine, 0o644))
 
 	f.weights = filepath.Join(dir, "model")
 	must(t, os.MkdirAll(f.weights, 0o755))
@@ -92,7 +99,7 @@ func newFixture(t *testing.T, cacheDir string) *fixture {
 	must(t, os.Symlink(f.outside, filepath.Join(f.sample, "link.dcm")))
 	must(t, os.Symlink(f.outside, filepath.Join(f.weights, "link.bin")))
 
-	f.site, err = New(Config{WasmPath: wasmPath, CacheDir: cacheDir, WeightsDir: f.weights, SampleDir: f.sample, SampleName: "Fixture study"})
+	f.site, err = New(Config{WasmPath: wasmPath, EngineWasmPath: enginePath, CacheDir: cacheDir, WeightsDir: f.weights, SampleDir: f.sample, SampleName: "Fixture study"})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -129,6 +136,30 @@ func TestWasmPrecompressed(t *testing.T) {
 		},
 		"": func(b []byte) ([]byte, error) { return b, nil },
 	}
+	for _, w := range []struct {
+		path string
+		raw  []byte
+	}{{"/web/app.wasm", f.wasm}, {"/web/engine.wasm", f.engine}} {
+		checkPrecompressed(t, f.site, w.path, w.raw, decode)
+	}
+	// app.js is told the decoded size: the compressed Content-Length
+	// would make go-app's progress pass 100%.
+	js := get(f.site, "/app.js").Body.String()
+	if want := fmt.Sprintf(`goappWasmContentLength = "%d"`, len(f.wasm)); !strings.Contains(js, want) {
+		t.Errorf("app.js lacks %s", want)
+	}
+	st := f.site.Stats()
+	if st.WasmBytes != len(f.wasm) || st.BrotliBytes == 0 || st.GzipBytes == 0 || len(st.Version) != 20 ||
+		st.EngineBytes != len(f.engine) || st.EngineBrotliBytes == 0 || st.EngineGzipBytes == 0 {
+		t.Errorf("Stats %+v", st)
+	}
+}
+
+// checkPrecompressed fetches the wasm at path with each Accept-Encoding
+// and checks the encoding chosen, that the body decodes to raw, and the
+// caching headers.
+func checkPrecompressed(t *testing.T, site http.Handler, path string, raw []byte, decode map[string]func([]byte) ([]byte, error)) {
+	t.Helper()
 	etags := map[string]string{}
 	for _, c := range []struct{ accept, want string }{
 		{"gzip, deflate, br, zstd", "br"},
@@ -138,9 +169,9 @@ func TestWasmPrecompressed(t *testing.T) {
 		{"", ""},
 		{"identity", ""},
 	} {
-		rec := get(f.site, "/web/app.wasm", "Accept-Encoding", c.accept)
+		rec := get(site, path, "Accept-Encoding", c.accept)
 		if rec.Code != 200 {
-			t.Fatalf("Accept-Encoding %q: status %d", c.accept, rec.Code)
+			t.Fatalf("%s, Accept-Encoding %q: status %d", path, c.accept, rec.Code)
 		}
 		if got := rec.Header().Get("Content-Encoding"); got != c.want {
 			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", c.accept, got, c.want)
@@ -149,11 +180,11 @@ func TestWasmPrecompressed(t *testing.T) {
 		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(len(body)) {
 			t.Errorf("Accept-Encoding %q: Content-Length %s, body %d bytes", c.accept, cl, len(body))
 		}
-		if c.want != "" && len(body) >= len(f.wasm) {
-			t.Errorf("%s body %d bytes is not smaller than the wasm's %d", c.want, len(body), len(f.wasm))
+		if c.want != "" && len(body) >= len(raw) {
+			t.Errorf("%s body %d bytes is not smaller than the wasm's %d", c.want, len(body), len(raw))
 		}
 		raw, err := decode[c.want](body)
-		if err != nil || !bytes.Equal(raw, f.wasm) {
+		if err != nil || !bytes.Equal(raw, raw) {
 			t.Errorf("Accept-Encoding %q: the body does not decode to the wasm (err %v)", c.accept, err)
 		}
 		if ct := rec.Header().Get("Content-Type"); ct != "application/wasm" {
@@ -170,22 +201,12 @@ func TestWasmPrecompressed(t *testing.T) {
 			t.Errorf("ETag for %q changed between requests: %s, %s", c.want, prev, etag)
 		}
 		etags[c.want] = etag
-		if rec := get(f.site, "/web/app.wasm", "Accept-Encoding", c.accept, "If-None-Match", etag); rec.Code != http.StatusNotModified {
+		if rec := get(site, path, "Accept-Encoding", c.accept, "If-None-Match", etag); rec.Code != http.StatusNotModified {
 			t.Errorf("If-None-Match %s: status %d, want 304", etag, rec.Code)
 		}
 	}
 	if etags["br"] == etags["gzip"] || etags["br"] == etags[""] {
-		t.Errorf("encodings share an ETag: %v", etags)
-	}
-	// app.js is told the decoded size: the compressed Content-Length
-	// would make go-app's progress pass 100%.
-	js := get(f.site, "/app.js").Body.String()
-	if want := fmt.Sprintf(`goappWasmContentLength = "%d"`, len(f.wasm)); !strings.Contains(js, want) {
-		t.Errorf("app.js lacks %s", want)
-	}
-	st := f.site.Stats()
-	if st.WasmBytes != len(f.wasm) || st.BrotliBytes == 0 || st.GzipBytes == 0 || len(st.Version) != 20 {
-		t.Errorf("Stats %+v", st)
+		t.Errorf("%s: encodings share an ETag: %v", path, etags)
 	}
 }
 
@@ -196,8 +217,8 @@ func TestWasmCompressedOnceAndCached(t *testing.T) {
 		t.Errorf("first New reports no compression time")
 	}
 	ents, _ := os.ReadDir(cache)
-	if len(ents) != 2 {
-		t.Errorf("cache holds %d files, want the .gz and the .br", len(ents))
+	if len(ents) != 4 {
+		t.Errorf("cache holds %d files, want the .gz and the .br of both wasm", len(ents))
 	}
 	b := newFixture(t, cache)
 	if b.site.Stats().CompressTime != 0 {
@@ -219,6 +240,13 @@ func TestNotAWasm(t *testing.T) {
 	}
 	if _, err := New(Config{}); err == nil {
 		t.Errorf("New without a wasm path: no error")
+	}
+	if _, err := New(Config{WasmPath: writeWasm(t)}); err == nil || !strings.Contains(err.Error(), "EngineWasmPath") {
+		t.Errorf("New without the engine worker's wasm: err %v", err)
+	}
+	_, err = New(Config{WasmPath: writeWasm(t), EngineWasmPath: p})
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "model worker") {
+		t.Errorf("New over a non-wasm engine: err %v, want one naming the model worker and %s", err, p)
 	}
 }
 
@@ -314,7 +342,7 @@ func TestSampleIndexListsTheStudy(t *testing.T) {
 	}
 	// An empty study folder is an error that names it.
 	empty := t.TempDir()
-	_, err := New(Config{WasmPath: writeWasm(t), SampleDir: empty})
+	_, err := New(Config{WasmPath: writeWasm(t), EngineWasmPath: writeWasm(t), SampleDir: empty})
 	if err == nil || !strings.Contains(err.Error(), empty) {
 		t.Errorf("empty sample folder: err %v", err)
 	}
@@ -328,7 +356,7 @@ func writeWasm(t *testing.T) string {
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	f := newFixture(t, "")
-	for _, p := range []string{"/", "/study/abc", "/web/app.wasm", "/app-worker.js", "/app.js", "/wasm_exec.js",
+	for _, p := range []string{"/", "/study/abc", "/web/app.wasm", "/web/engine.wasm", "/web/engine-worker.js", "/app-worker.js", "/app.js", "/wasm_exec.js",
 		"/manifest.webmanifest", "/web/ctlens.css", "/web/icon-192.png", "/weights/manifest.json",
 		"/sample/index.json", "/sample/IM0001.dcm", "/missing/page", "/weights/nope"} {
 		rec := get(f.site, p, "Accept-Encoding", "br")
@@ -425,7 +453,7 @@ func TestWorkerPrecachesTheShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"/", "/app.js", "/wasm_exec.js", "/web/app.wasm", "/app.css", "/manifest.webmanifest",
-		"/web/ctlens.css", "/web/icon-192.png", "/web/icon-512.png", "/web/icon.svg"} {
+		"/web/ctlens.css", "/web/icon-192.png", "/web/icon-512.png", "/web/icon.svg", EngineWorkerURL, EngineWasmURL} {
 		found := false
 		for _, r := range res {
 			found = found || r == want
@@ -468,9 +496,9 @@ func TestIconsAreSquarePNGs(t *testing.T) {
 
 func TestCachePrunedToRecentBuilds(t *testing.T) {
 	dir := t.TempDir()
-	// Five older builds' files, oldest first.
+	// Nine older wasm files' compressed forms, oldest first.
 	var old []string
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 9; i++ {
 		h := strings.Repeat(strconv.Itoa(i), 64)
 		old = append(old, h)
 		for _, ext := range []string{".gz6", ".br7"} {
@@ -480,18 +508,65 @@ func TestCachePrunedToRecentBuilds(t *testing.T) {
 			must(t, os.Chtimes(p, tm, tm))
 		}
 	}
-	newFixture(t, dir) // compresses the fixture's wasm: a new build
+	newFixture(t, dir) // compresses the fixture's two wasm: a new build
 	ents, _ := os.ReadDir(dir)
 	kept := map[string]bool{}
 	for _, e := range ents {
 		kept[e.Name()[:64]] = true
 	}
-	if len(kept) != keepBuilds {
-		t.Errorf("%d builds kept, want %d: %v", len(kept), keepBuilds, kept)
+	// A build is two wasm (the app's and the engine worker's).
+	if len(kept) != 2*keepBuilds {
+		t.Errorf("%d wasm kept, want %d: %v", len(kept), 2*keepBuilds, kept)
 	}
 	for i, h := range old {
-		if want := i >= len(old)-(keepBuilds-1); kept[h] != want {
+		if want := i >= len(old)-2*(keepBuilds-1); kept[h] != want {
 			t.Errorf("build %d (age rank %d): kept %v, want %v", i, len(old)-i, kept[h], want)
 		}
+	}
+}
+
+// TestEngineWorkerServed: the model worker's script is JavaScript that
+// loads wasm_exec.js and the engine's wasm from this origin, both are
+// precached by the service worker, and the version (the service worker's
+// cache name) changes when only the engine's wasm does.
+func TestEngineWorkerServed(t *testing.T) {
+	f := newFixture(t, "")
+	rec := get(f.site, EngineWorkerURL)
+	if rec.Code != 200 {
+		t.Fatalf("GET %s: %d", EngineWorkerURL, rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+		t.Errorf("%s: Content-Type %q", EngineWorkerURL, ct)
+	}
+	js := rec.Body.String()
+	for _, want := range []string{`importScripts(self.origin + "/wasm_exec.js")`, `fetch(self.origin + "` + EngineWasmURL + `")`, "instantiateStreaming", "__ctlensPending"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("%s lacks %s", EngineWorkerURL, want)
+		}
+	}
+	if etag := rec.Header().Get("ETag"); etag != `"`+f.site.Stats().Version+`"` {
+		t.Errorf("%s: ETag %s, want the version", EngineWorkerURL, etag)
+	}
+	if rec := get(f.site, EngineWorkerURL, "If-None-Match", rec.Header().Get("ETag")); rec.Code != http.StatusNotModified {
+		t.Errorf("%s If-None-Match: %d, want 304", EngineWorkerURL, rec.Code)
+	}
+	w := get(f.site, "/app-worker.js").Body.String()
+	for _, u := range []string{EngineWorkerURL, EngineWasmURL} {
+		if !strings.Contains(w, `"`+u+`"`) {
+			t.Errorf("the service worker does not precache %s", u)
+		}
+	}
+
+	// The same app wasm with another engine: another version.
+	dir := t.TempDir()
+	app, eng := filepath.Join(dir, "app.wasm"), filepath.Join(dir, "engine.wasm")
+	must(t, os.WriteFile(app, f.wasm, 0o644))
+	must(t, os.WriteFile(eng, append(append([]byte(nil), f.engine...), 1), 0o644))
+	other, err := New(Config{WasmPath: app, EngineWasmPath: eng, CacheDir: sharedCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Stats().Version == f.site.Stats().Version {
+		t.Errorf("the version %s did not change with the engine's wasm", other.Stats().Version)
 	}
 }

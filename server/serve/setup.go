@@ -35,14 +35,24 @@ func ModuleRoot() (string, error) {
 // BuildWasm builds the app (./app/web) for js/wasm into out. go build's
 // own cache makes a rebuild with no source change take about a second.
 func BuildWasm(ctx context.Context, root, out string) error {
+	return buildJS(ctx, root, "./app/web", out)
+}
+
+// BuildEngineWasm builds the model engine's Web Worker (./app/worker)
+// for js/wasm into out.
+func BuildEngineWasm(ctx context.Context, root, out string) error {
+	return buildJS(ctx, root, "./app/worker", out)
+}
+
+func buildJS(ctx context.Context, root, pkg, out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./app/web")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("GOOS=js GOARCH=wasm go build ./app/web: %w\n%s", err, b)
+		return fmt.Errorf("GOOS=js GOARCH=wasm go build %s: %w\n%s", pkg, err, b)
 	}
 	return nil
 }

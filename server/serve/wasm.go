@@ -76,7 +76,6 @@ func loadWasm(path, cacheDir string) (*wasmAsset, error) {
 	}
 	if gzMade || brMade {
 		a.compressTime = time.Since(start)
-		pruneCache(cacheDir, a.hash)
 	}
 	return a, nil
 }
@@ -103,17 +102,22 @@ func cached(dir, name string, build func() ([]byte, error)) (b []byte, made bool
 	return b, true, nil
 }
 
-// keepBuilds is how many wasm builds keep their compressed forms in the
+// keepBuilds is how many builds keep their compressed forms in the
 // cache: every rebuild adds a few MB, and switching between a few
 // branches should not recompress.
 const keepBuilds = 4
 
 // pruneCache deletes the compressed forms of all but the keepBuilds most
-// recent wasm builds (current included). Errors are ignored: the cache
-// only saves time.
-func pruneCache(dir, current string) {
+// recent builds (current included), a build being len(current) wasm
+// files (the app's and the engine worker's). Errors are ignored: the
+// cache only saves time.
+func pruneCache(dir string, current ...string) {
 	if dir == "" {
 		return
+	}
+	isCurrent := map[string]bool{}
+	for _, h := range current {
+		isCurrent[h] = true
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -132,16 +136,17 @@ func pruneCache(dir, current string) {
 	}
 	var hashes []string
 	for h := range newest {
-		if h != current {
+		if !isCurrent[h] {
 			hashes = append(hashes, h)
 		}
 	}
 	sort.Slice(hashes, func(i, j int) bool { return newest[hashes[i]].After(newest[hashes[j]]) })
-	if len(hashes) < keepBuilds {
+	keep := (keepBuilds - 1) * len(current)
+	if len(hashes) <= keep {
 		return
 	}
 	drop := map[string]bool{}
-	for _, h := range hashes[keepBuilds-1:] {
+	for _, h := range hashes[keep:] {
 		drop[h] = true
 	}
 	for _, e := range ents {

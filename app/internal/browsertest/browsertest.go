@@ -1,8 +1,9 @@
 //go:build !js
 
 // Package browsertest runs the real app in headless Chromium from go test:
-// it builds the wasm once per test process, serves it with the server's
-// own handler (server/serve) on a loopback port, and drives a fresh
+// it builds the wasm (the app's and the model worker's) once per test
+// process, serves them with the server's own handler (server/serve) on a
+// loopback port, and drives a fresh
 // Chromium (WebGPU on SwiftShader) through chromedp.
 //
 //	func TestSomething(t *testing.T) {
@@ -100,6 +101,7 @@ var site struct {
 	mu       sync.Mutex
 	handlers map[[2]string]*serve.Site
 	wasm     string
+	engine   string // the model engine worker's wasm
 	model    string
 	sample   string
 	stats    serve.Stats
@@ -118,6 +120,10 @@ func setup() {
 	ctx := context.Background()
 	site.wasm = filepath.Join(site.dir, "app.wasm")
 	if site.err = serve.BuildWasm(ctx, site.root, site.wasm); site.err != nil {
+		return
+	}
+	site.engine = filepath.Join(site.dir, "engine.wasm")
+	if site.err = serve.BuildEngineWasm(ctx, site.root, site.engine); site.err != nil {
 		return
 	}
 	site.model = filepath.Join(site.dir, "model")
@@ -163,7 +169,7 @@ func handlerFor(weights, sample string) (*serve.Site, error) {
 	if cache != "" {
 		cache = filepath.Join(cache, "ctlens", "wasm")
 	}
-	h, err := serve.New(serve.Config{WasmPath: site.wasm, CacheDir: cache, WeightsDir: weights, SampleDir: sample,
+	h, err := serve.New(serve.Config{WasmPath: site.wasm, EngineWasmPath: site.engine, CacheDir: cache, WeightsDir: weights, SampleDir: sample,
 		SampleName: "Sample: synthetic chest CT (phantom)"})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,192 @@
+package host_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ctlens/app/worker/host"
+	"ctlens/app/worker/protocol"
+	"ctlens/model"
+	"ctlens/server/serve"
+)
+
+// tinyModel writes the server's placeholder model once per machine.
+func tinyModel(t *testing.T) string {
+	t.Helper()
+	root, err := serve.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(os.TempDir(), "ctlens-host-test", "model")
+	if err := serve.EnsureTinyModel(context.Background(), root, dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// reply is one message the host posted.
+type reply struct {
+	id int
+	m  protocol.Message
+}
+
+func start(t *testing.T, dir string) (*host.Host, chan reply) {
+	replies := make(chan reply, 4096)
+	h := host.New(host.Dir{Path: dir}, func(id int, m protocol.Message) { replies <- reply{id, m} })
+	return h, replies
+}
+
+// final waits for request id's final reply, returning it and what came
+// before it for that id.
+func final(t *testing.T, replies chan reply, id int) (before []protocol.Message, last protocol.Message) {
+	t.Helper()
+	for {
+		select {
+		case r := <-replies:
+			if r.id != id {
+				t.Fatalf("a reply for request %d (%s) while waiting for %d", r.id, r.m.Kind(), id)
+			}
+			if protocol.Final(r.m) {
+				return before, r.m
+			}
+			before = append(before, r.m)
+		case <-time.After(5 * time.Minute):
+			t.Fatalf("no final reply to request %d", id)
+		}
+	}
+}
+
+func mustBe[T protocol.Message](t *testing.T, m protocol.Message) T {
+	t.Helper()
+	v, ok := m.(T)
+	if !ok {
+		t.Fatalf("reply %s %+v, want a %T", m.Kind(), m, v)
+	}
+	return v
+}
+
+// openAndLoad opens the tiny model and loads it on the CPU backend.
+func openAndLoad(t *testing.T, h *host.Host, replies chan reply) *protocol.Card {
+	t.Helper()
+	h.Handle(1, &protocol.Open{Source: protocol.SourceBuiltIn}, nil)
+	_, m := final(t, replies, 1)
+	card := mustBe[*protocol.Card](t, m)
+	h.Handle(2, &protocol.Load{Backend: protocol.BackendCPU}, nil)
+	progress, m := final(t, replies, 2)
+	loaded := mustBe[*protocol.Loaded](t, m)
+	if loaded.MS <= 0 || loaded.NetworkBytes != 0 {
+		t.Errorf("loaded %+v: want a load time and no network bytes", loaded)
+	}
+	var done int64 = -1
+	for _, p := range progress {
+		p := mustBe[*protocol.Progress](t, p)
+		if p.Done < done || p.Total != card.Bytes {
+			t.Errorf("progress %+v after %d bytes, total want %d", p, done, card.Bytes)
+		}
+		done = p.Done
+	}
+	if done != card.Bytes {
+		t.Errorf("the last progress says %d of %d bytes", done, card.Bytes)
+	}
+	return card
+}
+
+func grey(t *testing.T, c *protocol.Card) []float32 {
+	cfg, err := model.ParseConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := make([]float32, cfg.Slices()*cfg.Vision.ImageSize*cfg.Vision.ImageSize)
+	for i := range g {
+		g[i] = float32(i%17) / 17
+	}
+	return g
+}
+
+// TestCardAndLoad: the card describes the model and its config parses;
+// the load reports its bytes up to the total and ends loaded.
+func TestCardAndLoad(t *testing.T) {
+	dir := tinyModel(t)
+	h, replies := start(t, dir)
+	card := openAndLoad(t, h, replies)
+	if !strings.HasPrefix(card.Model, "tiny-") || card.Params <= 0 || card.Bytes <= 0 || card.VRAM <= 0 ||
+		card.Quantization == "" || card.Source != protocol.SourceBuiltIn || card.Cached {
+		t.Errorf("card %+v", card)
+	}
+}
+
+// TestStreamAndCancel: a long generation streams Text, and a Cancel ends
+// it with a canceled Error; the host then answers the next request.
+func TestStreamAndCancel(t *testing.T) {
+	h, replies := start(t, tinyModel(t))
+	card := openAndLoad(t, h, replies)
+	h.Handle(3, &protocol.Generate{MaxTokens: 100_000, Grey: grey(t, card)}, nil)
+	select {
+	case r := <-replies:
+		if r.id != 3 || r.m.Kind() != protocol.KindText {
+			t.Fatalf("first reply %d %s, want text for 3", r.id, r.m.Kind())
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatal("no text")
+	}
+	h.Handle(0, &protocol.Cancel{}, nil)
+	before, m := final(t, replies, 3)
+	if e := mustBe[*protocol.Error](t, m); e.Class != protocol.ClassCanceled {
+		t.Errorf("after Cancel: %+v, want class %q", e, protocol.ClassCanceled)
+	}
+	for _, b := range before {
+		mustBe[*protocol.Text](t, b)
+	}
+	// Still serving: a short report completes.
+	h.Handle(4, &protocol.Generate{MaxTokens: 3, Grey: grey(t, card)}, nil)
+	_, m = final(t, replies, 4)
+	if d := mustBe[*protocol.Done](t, m); d.Tokens == 0 || d.Tokens > 3 || d.Text == "" {
+		t.Errorf("after the cancel: %+v", d)
+	}
+}
+
+// TestErrors: requests out of order, a folder with no model, a backend
+// the platform lacks and a wrong-sized input are Errors that say so; a
+// failed open keeps the model opened before.
+func TestErrors(t *testing.T) {
+	dir := tinyModel(t)
+	h, replies := start(t, dir)
+	h.Handle(1, &protocol.Load{Backend: protocol.BackendCPU}, nil)
+	if _, m := final(t, replies, 1); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "no model is open") {
+		t.Errorf("load before open: %+v", m)
+	}
+	h.Handle(2, &protocol.Generate{MaxTokens: 3}, nil)
+	if _, m := final(t, replies, 2); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "not loaded") {
+		t.Errorf("generate before load: %+v", m)
+	}
+	empty := t.TempDir()
+	h.Handle(3, &protocol.Open{Source: protocol.SourceFile}, empty)
+	if _, m := final(t, replies, 3); !strings.Contains(mustBe[*protocol.Error](t, m).Message, empty) {
+		t.Errorf("open of a folder with no model: %+v, want an error naming %s", m, empty)
+	}
+	h.Handle(4, &protocol.Open{Source: protocol.SourceFile}, dir)
+	_, m := final(t, replies, 4)
+	if c := mustBe[*protocol.Card](t, m); c.Source != protocol.SourceFile || c.Folder != filepath.Base(dir) {
+		t.Errorf("card of a picked folder: %+v", c)
+	}
+	h.Handle(5, &protocol.Load{Backend: protocol.BackendGPU}, nil)
+	_, m = final(t, replies, 5)
+	if e := mustBe[*protocol.Error](t, m); e.Class != protocol.ClassBackend {
+		t.Errorf("a backend the platform lacks: %+v", e)
+	}
+	h.Handle(6, &protocol.Load{Backend: protocol.BackendCPU}, nil)
+	_, m = final(t, replies, 6)
+	mustBe[*protocol.Loaded](t, m)
+	h.Handle(7, &protocol.Generate{MaxTokens: 3, Grey: []float32{1, 2, 3}}, nil)
+	if _, m := final(t, replies, 7); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "grey volume of 3 values") {
+		t.Errorf("a wrong-sized input: %+v", m)
+	}
+	h.Handle(8, &protocol.Card{}, nil)
+	if _, m := final(t, replies, 8); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "does not take a card") {
+		t.Errorf("a reply sent as a request: %+v", m)
+	}
+}
