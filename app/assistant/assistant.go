@@ -483,7 +483,7 @@ func (p *Panel) onExportSR(ctx app.Context, e app.Event) {
 		return
 	}
 	f, im := sr.SplitSections(p.report)
-	r := sr.Report{Source: s.Volume.Meta, Findings: f, Impression: im}
+	r := sr.Report{Source: s.Volume.Meta, Evidence: s.Volume.Instances, Findings: f, Impression: im}
 	if p.card != nil {
 		r.Model = p.card.Model
 	}

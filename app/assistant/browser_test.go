@@ -389,7 +389,8 @@ func checkExports(t *testing.T, s *browsertest.Session, text, modelName string) 
 		t.Fatalf("the SR export does not parse: %v", err)
 	}
 	// The source's identity, read from the sample's own files.
-	src := largestSeries(t, browsertest.SampleDir()).Meta
+	srcVol := largestSeries(t, browsertest.SampleDir())
+	src := srcVol.Meta
 	for tg, want := range map[tag.Tag]string{
 		tag.PatientName: src.PatientName, tag.PatientID: src.PatientID, tag.StudyInstanceUID: src.StudyInstanceUID,
 		tag.AccessionNumber: src.AccessionNumber, tag.Modality: "SR",
@@ -411,6 +412,19 @@ func checkExports(t *testing.T, s *browsertest.Session, text, modelName string) 
 	}
 	if !found {
 		t.Errorf("the SR export has no text naming the model %s", modelName)
+	}
+	// Its evidence: the sample's images, in slice order.
+	var refs, want []string
+	for e := range ds.FlatIterator() {
+		if e.Tag == tag.ReferencedSOPInstanceUID {
+			refs = append(refs, strings.TrimRight(strings.Join(e.Value.GetValue().([]string), ""), " \x00"))
+		}
+	}
+	for _, in := range srcVol.Instances {
+		want = append(want, in.InstanceUID)
+	}
+	if len(want) == 0 || strings.Join(refs, ",") != strings.Join(want, ",") {
+		t.Errorf("the SR export cites %d images %.120q, the sample has %d: %.120q", len(refs), refs, len(want), want)
 	}
 }
 
