@@ -44,6 +44,10 @@ type ReportScores struct {
 	FindingRecall     float64 `json:"finding_recall"`      // kind and side right
 	FindingKindRecall float64 `json:"finding_kind_recall"` // kind right, side aside
 	TrueFindings      int     `json:"true_findings"`
+	// RecallByKind is FindingRecall per finding kind (what the model
+	// sees and what it misses); NByKind the true findings of each.
+	RecallByKind map[string]float64 `json:"finding_recall_by_kind,omitempty"`
+	NByKind      map[string]int     `json:"n_by_kind,omitempty"`
 	StatedFindings    int     `json:"stated_findings"`
 }
 
@@ -269,6 +273,7 @@ func repeatChannels(grey []float32, d, cin, hw int) []float32 {
 type scorer struct {
 	report, open      textSums
 	findings          metrics.FindingCounts
+	kindN, kindOK     map[string]int // per finding kind: true findings, stated with the right side
 	nReport           int
 	closedN, closedOK map[string]int
 	openN, openOK     map[string]int
@@ -296,7 +301,7 @@ func (t *textSums) scores() TextScores {
 }
 
 func newScorer() *scorer {
-	return &scorer{closedN: map[string]int{}, closedOK: map[string]int{}, openN: map[string]int{}, openOK: map[string]int{}}
+	return &scorer{kindN: map[string]int{}, kindOK: map[string]int{}, closedN: map[string]int{}, closedOK: map[string]int{}, openN: map[string]int{}, openOK: map[string]int{}}
 }
 
 func (sc *scorer) add(s dataset.Sample, out, routed string) {
@@ -319,6 +324,10 @@ func (sc *scorer) add(s dataset.Sample, out, routed string) {
 			truth = append(truth, metrics.Mention{Kind: f.Kind, Side: side})
 		}
 		sc.findings = sc.findings.Add(metrics.ScoreFindings(out, truth))
+		for _, t := range truth {
+			sc.kindN[t.Kind]++
+			sc.kindOK[t.Kind] += metrics.ScoreFindings(out, []metrics.Mention{t}).TruePos
+		}
 	case dataset.TaskClosedVQA:
 		sc.closedN[s.QType]++
 		if metrics.ClosedCorrect(out, s.Letter) {
@@ -353,7 +362,8 @@ func (sc *scorer) fill(r *Result) {
 	if sc.nReport > 0 {
 		f := sc.findings
 		r.Report = &ReportScores{N: sc.nReport, TextScores: sc.report.scores(), FindingPrecision: f.Precision(),
-			FindingRecall: f.Recall(), FindingKindRecall: f.KindRecall(), TrueFindings: f.Truth, StatedFindings: f.Stated}
+			FindingRecall: f.Recall(), FindingKindRecall: f.KindRecall(), TrueFindings: f.Truth, StatedFindings: f.Stated,
+			RecallByKind: byType(sc.kindOK, sc.kindN), NByKind: sc.kindN}
 	}
 	if n := sum(sc.closedN); n > 0 {
 		r.Closed = &ClosedScores{N: n, Accuracy: float64(sum(sc.closedOK)) / float64(n),
@@ -406,6 +416,9 @@ func printTable(w io.Writer, r *Result) {
 			parts = append(parts, fmt.Sprintf("%s %.3f (%d)", k, acc[k], n[k]))
 		}
 		fmt.Fprintf(w, "%s: %s\n", name, strings.Join(parts, ", "))
+	}
+	if s := r.Report; s != nil && len(s.NByKind) > 0 {
+		line("report finding recall by kind", s.RecallByKind, s.NByKind)
 	}
 	if s := r.Closed; s != nil {
 		line("closed accuracy by type", s.ByQType, s.NByQType)

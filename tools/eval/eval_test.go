@@ -164,6 +164,31 @@ func TestScorerOnTargets(t *testing.T) {
 			t.Errorf("perfect %s = %v, want 1", name, v)
 		}
 	}
+	// Per kind: every kind present is recalled; the counts add up to the
+	// true findings; a report that states nothing recalls no kind.
+	nk := 0
+	for k, n := range p.Report.NByKind {
+		nk += n
+		if p.Report.RecallByKind[k] != 1 {
+			t.Errorf("perfect recall of %s = %v", k, p.Report.RecallByKind[k])
+		}
+	}
+	if nk != p.Report.TrueFindings || len(p.Report.NByKind) < 2 {
+		t.Errorf("per-kind counts %v, %d true findings", p.Report.NByKind, p.Report.TrueFindings)
+	}
+	silent := newScorer()
+	for _, s := range ss {
+		if s.Task == dataset.TaskReport {
+			silent.add(s, "No abnormality.", s.Task)
+		}
+	}
+	var z Result
+	silent.fill(&z)
+	for k, v := range z.Report.RecallByKind {
+		if v != 0 {
+			t.Errorf("a report stating nothing recalls %s at %v", k, v)
+		}
+	}
 	if p.Report.METEOR < 0.99 || p.Report.METEOR >= 1 {
 		t.Errorf("perfect METEOR %v", p.Report.METEOR)
 	}
