@@ -17,6 +17,7 @@ package assistant
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,16 @@ type Panel struct {
 	question   string
 	choices    [4]string
 	maxTokens  int
+	// decoding is the Decoding section as typed (until the first edit,
+	// DefaultDecoding: see form); it stays across generations.
+	// decodingErr says what is wrong with it ("" nothing).
+	decoding       DecodingForm
+	decodingEdited bool
+	decodingErr    string
+	decodingOpen   bool // the section is open: a render must not close it
+	// reportSampling is how the report on screen was decoded (nil: not
+	// generated here).
+	reportSampling *protocol.Sampling
 
 	message string // the plain-words problem or notice, "" none
 	notice  string // a transient confirmation ("Copied.")
@@ -317,12 +328,18 @@ func (p *Panel) generate(ctx app.Context, question string) {
 		p.message = "Open a series in the library first."
 		return
 	}
+	sampling, err := p.form().Parse()
+	if err != nil {
+		// Nothing starts: the settings say something the model cannot do.
+		p.decodingErr, p.message = err.Error(), err.Error()
+		return
+	}
 	p.busy, p.streaming, p.notice = true, true, ""
 	if p.message != msgNoWebGPU && p.message != msgCPUSlow {
 		p.message = ""
 	}
 	if question == "" {
-		p.report = ""
+		p.report, p.reportSampling = "", &sampling
 	} else {
 		p.asking = &qa{Question: question}
 	}
@@ -348,7 +365,7 @@ func (p *Panel) generate(ctx app.Context, question string) {
 			text  strings.Builder
 			first time.Duration
 		)
-		p.eng.call(&protocol.Generate{Question: question, MaxTokens: maxTokens, Grey: grey}, nil, func(m protocol.Message) {
+		p.eng.call(&protocol.Generate{Question: question, MaxTokens: maxTokens, Grey: grey, Sampling: sampling}, nil, func(m protocol.Message) {
 			switch m := m.(type) {
 			case *protocol.Text:
 				if first == 0 {
@@ -364,7 +381,7 @@ func (p *Panel) generate(ctx app.Context, question string) {
 					}
 				})
 			case *protocol.Done:
-				p.finish(ctx, question, m, Timings{Wall: time.Since(t0), FirstToken: first, Model: m.Timings}, nil)
+				p.finish(ctx, question, m, Timings{Wall: time.Since(t0), FirstToken: first, Model: m.Timings, Sampling: sampling}, nil)
 			case *protocol.Error:
 				p.finish(ctx, question, nil, Timings{}, m)
 			}
@@ -431,6 +448,35 @@ func (p *Panel) finish(ctx app.Context, question string, res *protocol.Done, tm 
 	})
 }
 
+// setDecoding takes an edit of the Decoding section: the form keeps what
+// was typed, and a problem shows at once, in words.
+func (p *Panel) setDecoding(f DecodingForm) {
+	p.decoding, p.decodingEdited = f, true
+	_, err := f.Parse()
+	if p.decodingErr != "" && p.message == p.decodingErr {
+		p.message = ""
+	}
+	p.decodingErr = ""
+	if err != nil {
+		p.decodingErr = err.Error()
+	}
+}
+
+// form is the Decoding section's fields: the defaults until the user
+// edits one (the panel's zero value renders before OnMount).
+func (p *Panel) form() DecodingForm {
+	if !p.decodingEdited {
+		return DefaultDecoding()
+	}
+	return p.decoding
+}
+
+func (p *Panel) onNewSeed(ctx app.Context, e app.Event) {
+	f := p.form()
+	f.Seed = strconv.FormatUint(uint64(rand.Uint32()), 10)
+	p.setDecoding(f)
+}
+
 func (p *Panel) onStop(ctx app.Context, e app.Event) {
 	if p.busy {
 		p.eng.cancel()
@@ -467,13 +513,11 @@ func (p *Panel) onExportTxt(ctx app.Context, e app.Event) {
 
 // exportText is the report with the line that says where it came from.
 func (p *Panel) exportText() string {
-	var b strings.Builder
-	b.WriteString(strings.TrimSpace(p.report))
-	b.WriteString("\n\n")
+	name := ""
 	if p.card != nil {
-		fmt.Fprintf(&b, "Drafted by ctlens with %s on this device. Not a diagnosis.\n", p.card.Model)
+		name = p.card.Model
 	}
-	return b.String()
+	return ExportText(p.report, name, p.reportSampling)
 }
 
 func (p *Panel) onExportSR(ctx app.Context, e app.Event) {
@@ -593,7 +637,8 @@ func (p *Panel) renderReport() app.UI {
 			DataSet("ttft-ms", ms(t.FirstToken)).DataSet("wall-ms", ms(t.Wall)).
 			DataSet("vision-ms", fmt.Sprintf("%.1f", t.Model.VisionMS)).DataSet("prefill-ms", fmt.Sprintf("%.1f", t.Model.PrefillMS)).
 			DataSet("prefill-tps", fmt.Sprintf("%.2f", t.Model.PrefillTokPerS())).DataSet("decode-tps", fmt.Sprintf("%.2f", t.Model.DecodeTokPerS())).
-			DataSet("tokens", p.tokens).DataSet("stop", p.stopReason).DataSet("reports", p.reports).Text(t.Line())
+			DataSet("tokens", p.tokens).DataSet("stop", p.stopReason).DataSet("reports", p.reports).
+			DataSet("decoding", SamplingText(t.Sampling)).Text(t.Line())
 	}
 	if p.busy {
 		timings = app.P().ID("timings").Class("timings").DataSet("state", "running").Text("Generating on this device…")
@@ -610,6 +655,7 @@ func (p *Panel) renderReport() app.UI {
 				}
 			}),
 		),
+		p.renderDecoding(),
 		app.If(hint != "", func() app.UI { return app.P().Class("hint").Text(hint) }),
 		app.Label().For("report-text").Class("visually-hidden").Text("Report"),
 		app.Textarea().ID("report-text").Class("report-text").Rows(10).ReadOnly(p.streaming).
@@ -623,6 +669,67 @@ func (p *Panel) renderReport() app.UI {
 			app.Button().ID("export-txt").Disabled(p.report == "").OnClick(p.onExportTxt).Text("Save .txt"),
 			app.Button().ID("export-sr").Disabled(p.report == "" || p.series == "").OnClick(p.onExportSR).Text("Save DICOM SR"),
 		),
+	)
+}
+
+// renderDecoding is the collapsed Decoding section: the sampling settings
+// of the next report or answer, the command line's flags in the same
+// words.
+func (p *Panel) renderDecoding() app.UI {
+	summary := "Decoding: "
+	form := p.form()
+	if s, err := form.Parse(); err == nil {
+		summary += SamplingText(s)
+	} else {
+		summary += "needs a fix"
+	}
+	field := func(id, label, value string, set func(*DecodingForm, string), attrs func(app.HTMLInput) app.HTMLInput) app.UI {
+		in := app.Input().ID(id).Type("number").Value(value).Disabled(p.busy).
+			Aria("invalid", p.decodingErr != "" && strings.HasPrefix(p.decodingErr, label)).
+			OnChange(func(ctx app.Context, e app.Event) {
+				f := p.form()
+				set(&f, ctx.JSSrc().Get("value").String())
+				p.setDecoding(f)
+			})
+		return app.Div().Class("decoding-field").Body(
+			app.Label().For(id).Text(label),
+			attrs(in),
+		)
+	}
+	return app.Details().ID("decoding").Class("decoding").Open(p.decodingOpen).
+		OnToggle(func(ctx app.Context, e app.Event) { p.decodingOpen = ctx.JSSrc().Get("open").Bool() }).Body(
+		app.Summary().ID("decoding-summary").Text(summary),
+		field("decoding-temperature", "Temperature", form.Temperature,
+			func(f *DecodingForm, v string) { f.Temperature = v },
+			func(in app.HTMLInput) app.HTMLInput {
+				return in.Min(0).Max(protocol.MaxTemperature).Step(0.05).Title("0 is greedy: the most likely token each step")
+			}),
+		field("decoding-top-k", "Top-k", form.TopK,
+			func(f *DecodingForm, v string) { f.TopK = v },
+			func(in app.HTMLInput) app.HTMLInput {
+				return in.Min(0).Step(1).Title("keep the k most likely tokens; 0 keeps all")
+			}),
+		field("decoding-top-p", "Top-p", form.TopP,
+			func(f *DecodingForm, v string) { f.TopP = v },
+			func(in app.HTMLInput) app.HTMLInput {
+				return in.Min(0).Max(1).Step(0.01).Title("keep the most likely tokens up to this probability mass; 1 keeps all")
+			}),
+		app.Div().Class("decoding-field").Body(
+			app.Label().For("decoding-seed").Text("Seed"),
+			app.Input().ID("decoding-seed").Type("number").Min(0).Max(uint64(1<<32-1)).Step(1).Value(form.Seed).
+				Disabled(p.busy).Aria("invalid", strings.HasPrefix(p.decodingErr, "Seed")).
+				Title("equal seeds give equal text").
+				OnChange(func(ctx app.Context, e app.Event) {
+					f := p.form()
+					f.Seed = ctx.JSSrc().Get("value").String()
+					p.setDecoding(f)
+				}),
+			app.Button().ID("decoding-new-seed").Type("button").Disabled(p.busy).OnClick(p.onNewSeed).Text("New seed"),
+		),
+		app.P().Class("hint").Text("The command line's --temperature, --top-k, --top-p and --seed: the same settings give the same text."),
+		app.If(p.decodingErr != "", func() app.UI {
+			return app.P().ID("decoding-error").Class("assistant-message").Aria("live", "polite").Text(p.decodingErr)
+		}),
 	)
 }
 

@@ -48,17 +48,19 @@ type cliReport struct {
 }
 
 // nativeReport runs the command line on the study and model the page is
-// served, on wgpu-native (lavapipe here).
-func nativeReport(t *testing.T, study, model, backend string, ask ...string) cliReport {
+// served, on wgpu-native (lavapipe here): `ctlens report`, or `ctlens
+// ask` when question is not empty, with flags added.
+func nativeReport(t *testing.T, study, model, backend, question string, flags ...string) cliReport {
 	t.Helper()
 	root, err := serve.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"run", "./tools/ctlens", "report", study}
-	if len(ask) > 0 {
-		args = append([]string{"run", "./tools/ctlens", "ask", study}, ask...)
+	if question != "" {
+		args = []string{"run", "./tools/ctlens", "ask", study, question}
 	}
+	args = append(args, flags...)
 	args = append(args, "--weights", model, "--backend", backend, "--json", "--max-tokens", strconv.Itoa(maxTokens))
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
@@ -201,7 +203,7 @@ func reportInBrowser(t *testing.T, backend string) {
 	longTasks("first report")
 	t.Logf("browser: %d tokens, first token %.0f ms after the click, vision %.0f ms, prefill %.0f ms, decode %.1f tok/s, wall %.0f ms, %d streamed steps",
 		first.Tokens, first.TTFT, first.Vision, first.Prefill, first.Decode, first.Wall, len(first.Steps))
-	native := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend)
+	native := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend, "")
 	t.Logf("native (%s): %d tokens, load %.0f ms, vision %.0f ms, prefill %.0f ms (first token after %.0f ms of model time), decode %.1f tok/s",
 		native.Backend, native.Tokens, native.Timings.LoadMS, native.Timings.VisionMS, native.Timings.PrefillMS,
 		native.Timings.VisionMS+native.Timings.PrefillMS, native.Timings.DecodeTokPerS)
@@ -228,7 +230,7 @@ func reportInBrowser(t *testing.T, backend string) {
 	if timings := browsertest.Eval[string](s, `document.querySelector("#timings").innerText`); !strings.Contains(timings, "Not a diagnosis") {
 		t.Errorf("timings line %q", timings)
 	}
-	checkExports(t, s, first.Text, native.Model)
+	checkExports(t, s, first.Text, native.Model, "greedy")
 
 	// A closed question: the choices are lettered after the question, the
 	// answer streams into the history, equal to `ctlens ask --choices`.
@@ -245,6 +247,9 @@ func reportInBrowser(t *testing.T, backend string) {
 	click(t, s, "#ask-submit")
 	poll(t, s, "the answer", `document.querySelectorAll("#qa-history .qa-t").length === 1`, 10*time.Minute)
 	nativeAsk := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend, question, "--choices", "liver|spleen|kidney")
+	if ts := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-t").textContent`); !strings.Contains(ts, "; greedy)") {
+		t.Errorf("the answer's timings line %q does not say it was greedy", ts)
+	}
 	answer := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-a").textContent`)
 	if want := "A: " + nativeAsk.Text; strings.TrimSpace(answer) != strings.TrimSpace(want) {
 		t.Errorf("answer %q, native %q", answer, want)
@@ -311,12 +316,80 @@ func reportInBrowser(t *testing.T, backend string) {
 	}
 	s.Screenshot("offline")
 
+	// Decoding settings: an invalid temperature is refused in plain words
+	// and starts nothing; temperature 0.8, top-k 20 and seed 7 stream the
+	// text `ctlens report --temperature 0.8 --top-k 20 --seed 7` writes,
+	// and the timings line says how it was decoded.
+	setDecoding(t, s, map[string]string{"temperature": "3"})
+	poll(t, s, "the decoding problem shown", `((document.querySelector("#decoding-error")||{}).innerText||"").startsWith("Temperature must be a number from 0 to 2")`, 10*time.Second)
+	reportsBefore := browsertest.Eval[string](s, `document.querySelector("#timings").dataset.reports || "0"`)
+	click(t, s, "#generate-report")
+	poll(t, s, "the refusal", `((document.querySelector("#assistant-message")||{}).innerText||"").startsWith("Temperature must be")`, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if st, n := browsertest.Eval[string](s, `document.querySelector("#timings").dataset.state`),
+		browsertest.Eval[string](s, `document.querySelector("#timings").dataset.reports || "0"`); st == "running" || n != reportsBefore {
+		t.Errorf("an invalid temperature started a generation (timings %s, reports %s → %s)", st, reportsBefore, n)
+	}
+	setDecoding(t, s, map[string]string{"temperature": "0.8", "top-k": "20", "seed": "7"})
+	poll(t, s, "the decoding settings taken", `!document.querySelector("#decoding-error") && document.querySelector("#decoding-summary").innerText === "Decoding: T 0.8 · top-k 20 · seed 7"`, 10*time.Second)
+	sampled := generate(t, s)
+	longTasks("sampled report")
+	nativeSampled := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend, "", "--temperature", "0.8", "--top-k", "20", "--seed", "7")
+	if sampled.Text != nativeSampled.Text || sampled.Tokens != nativeSampled.Tokens {
+		t.Errorf("sampled browser report %q (%d tokens)\nnative --temperature 0.8 --top-k 20 --seed 7 %q (%d tokens)", sampled.Text, sampled.Tokens, nativeSampled.Text, nativeSampled.Tokens)
+	}
+	if sampled.Text == native.Text {
+		t.Errorf("the sampled report equals the greedy one %q: the settings did not reach the model", native.Text)
+	}
+	// The text area shows the last report until the new text arrives.
+	steps := sampled.Steps
+	for len(steps) > 0 && (steps[0] == offline.Text || steps[0] == "") {
+		steps = steps[1:]
+	}
+	if len(steps) == 0 {
+		t.Errorf("the sampled report never showed in the text area while streaming: %q", sampled.Steps)
+	}
+	for _, st := range steps {
+		if !strings.HasPrefix(sampled.Text, st) {
+			t.Errorf("sampled: streamed %q is not a prefix of the final text %q", st, sampled.Text)
+			break
+		}
+	}
+	s.Screenshot("decoding")
+	if open := browsertest.Eval[bool](s, `document.querySelector("#decoding").open`); !open {
+		t.Errorf("the Decoding section closed itself during the generation")
+	}
+	if d := browsertest.Eval[string](s, `document.querySelector("#timings").dataset.decoding`); d != "T 0.8 · top-k 20 · seed 7" {
+		t.Errorf("timings say decoding %q", d)
+	}
+	if line := browsertest.Eval[string](s, `document.querySelector("#timings").innerText`); !strings.Contains(line, "; T 0.8 · top-k 20 · seed 7)") {
+		t.Errorf("the timings line %q does not show the decoding settings", line)
+	}
+
 	if long := s.LongTasks(); len(long) > 0 {
 		t.Logf("long tasks in all: %d, longest %s", len(long), slices.Max(long))
 	}
 	if errs := s.ConsoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
 	}
+}
+
+// setDecoding opens the Decoding section and types values into its
+// fields (by the suffix of their ids: temperature, top-k, top-p, seed),
+// each with the change event a user's edit fires.
+func setDecoding(t *testing.T, s *browsertest.Session, values map[string]string) {
+	t.Helper()
+	browsertest.Eval[bool](s, fmt.Sprintf(`(() => {
+	  document.querySelector("#decoding").open = true;
+	  for (const [k, v] of Object.entries(%s)) {
+	    const i = document.querySelector("#decoding-" + k);
+	    i.value = v; i.dispatchEvent(new Event("change", {bubbles: true}));
+	  }
+	  return true; })()`, mustJSON(values)))
+	for k, v := range values {
+		poll(t, s, "decoding "+k+" set", fmt.Sprintf(`document.querySelector("#decoding-%s").value === %q`, k, v), 10*time.Second)
+	}
+	time.Sleep(200 * time.Millisecond) // the change handlers run on the UI goroutine
 }
 
 func mustJSON(v any) string {
@@ -330,7 +403,7 @@ func mustJSON(v any) string {
 // checkExports saves the report as text and as DICOM SR, catching the
 // downloads in the page: the text file holds the report, and the SR passes
 // dciodvfy and carries the sample study's patient and study identity.
-func checkExports(t *testing.T, s *browsertest.Session, text, modelName string) {
+func checkExports(t *testing.T, s *browsertest.Session, text, modelName, decoding string) {
 	t.Helper()
 	browsertest.Eval[bool](s, `(() => {
 	  window.__downloads = [];
@@ -367,7 +440,8 @@ func checkExports(t *testing.T, s *browsertest.Session, text, modelName string) 
 		}
 		files[filepath.Ext(d.Name)] = b
 	}
-	if txt := string(files[".txt"]); !strings.HasPrefix(txt, strings.TrimSpace(text)) || !strings.Contains(txt, modelName) || !strings.Contains(txt, "Not a diagnosis") {
+	if txt := string(files[".txt"]); !strings.HasPrefix(txt, strings.TrimSpace(text)) || !strings.Contains(txt, modelName) ||
+		!strings.Contains(txt, "(decoding: "+decoding+")") || !strings.Contains(txt, "Not a diagnosis") {
 		t.Errorf("the .txt export:\n%s", txt)
 	}
 	srb := files[".dcm"]

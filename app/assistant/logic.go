@@ -1,7 +1,9 @@
 package assistant
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,18 +112,102 @@ func Question(q string, choices []string) string {
 }
 
 // Timings is what a generation took, as measured in the panel and by the
-// model.
+// model, and how it was decoded.
 type Timings struct {
 	Wall       time.Duration // click to the last token
 	FirstToken time.Duration // click to the first streamed text
 	Model      model.Timings
+	Sampling   protocol.Sampling
 }
 
 // Line is the sentence under an answer: "Generated on this device in
-// 4.2 s (vision 0.9 s, prefill 120 tok/s, 38 tok/s). Not a diagnosis."
+// 4.2 s (vision 0.9 s, prefill 120 tok/s, 38 tok/s; greedy). Not a
+// diagnosis."
 func (t Timings) Line() string {
-	return fmt.Sprintf("Generated on this device in %s (vision %s, prefill %.0f tok/s, %.1f tok/s). Not a diagnosis.",
-		seconds(t.Wall), seconds(time.Duration(t.Model.VisionMS*float64(time.Millisecond))), t.Model.PrefillTokPerS(), t.Model.DecodeTokPerS())
+	return fmt.Sprintf("Generated on this device in %s (vision %s, prefill %.0f tok/s, %.1f tok/s; %s). Not a diagnosis.",
+		seconds(t.Wall), seconds(time.Duration(t.Model.VisionMS*float64(time.Millisecond))), t.Model.PrefillTokPerS(), t.Model.DecodeTokPerS(),
+		SamplingText(t.Sampling))
+}
+
+// DecodingForm is the Decoding section's fields as the user typed them.
+// The settings mean what the command line's flags mean (--temperature,
+// --top-k, --top-p, --seed), so equal settings give the CLI's text.
+type DecodingForm struct {
+	Temperature string // 0 to 2; 0: greedy
+	TopK        string // a whole number ≥ 0; 0: all tokens
+	TopP        string // more than 0, at most 1; 1: off
+	Seed        string // a whole number from 0 to 4294967295
+}
+
+// DefaultDecoding is the form's start: greedy, with the command line's
+// default seed (0), so that switching the temperature on alone gives
+// `ctlens report --temperature T`'s text.
+func DefaultDecoding() DecodingForm {
+	return DecodingForm{Temperature: "0", TopK: "0", TopP: "1", Seed: "0"}
+}
+
+// Parse reads the form; an error says in plain words which field is
+// wrong and what it takes.
+func (f DecodingForm) Parse() (protocol.Sampling, error) {
+	var s protocol.Sampling
+	// Parsed as the command line's flags are (float64, then float32), so
+	// that the same digits give the same bits.
+	t, err := strconv.ParseFloat(strings.TrimSpace(f.Temperature), 64)
+	if err != nil || !(t >= 0 && t <= protocol.MaxTemperature) {
+		return s, fmt.Errorf("Temperature must be a number from 0 to %d (0 means greedy).", protocol.MaxTemperature)
+	}
+	k, err := strconv.ParseInt(strings.TrimSpace(f.TopK), 10, 32)
+	if err != nil || k < 0 {
+		return s, errors.New("Top-k must be a whole number, 0 or more (0 keeps every token).")
+	}
+	p, err := strconv.ParseFloat(strings.TrimSpace(f.TopP), 64)
+	if err != nil || !(p > 0 && p <= 1) {
+		return s, errors.New("Top-p must be a number more than 0 and at most 1 (1 keeps every token).")
+	}
+	seed, err := strconv.ParseUint(strings.TrimSpace(f.Seed), 10, 32)
+	if err != nil {
+		return s, errors.New("Seed must be a whole number from 0 to 4294967295.")
+	}
+	s = protocol.Sampling{Temperature: float32(t), TopK: int(k), TopP: float32(p), Seed: uint32(seed)}
+	if p == 1 {
+		s.TopP = 0 // off, as the command line's default
+	}
+	return s, s.Check()
+}
+
+// SamplingText names the decoding settings for people: "greedy", or the
+// settings that shaped the draw ("T 0.8 · top-k 20 · top-p 0.95 · seed
+// 7"; top-k and top-p only when they cut).
+func SamplingText(s protocol.Sampling) string {
+	if s.Greedy() {
+		return "greedy"
+	}
+	parts := []string{"T " + strconv.FormatFloat(float64(s.Temperature), 'g', -1, 32)}
+	if s.TopK > 0 {
+		parts = append(parts, fmt.Sprintf("top-k %d", s.TopK))
+	}
+	if s.TopP > 0 && s.TopP < 1 {
+		parts = append(parts, "top-p "+strconv.FormatFloat(float64(s.TopP), 'g', -1, 32))
+	}
+	parts = append(parts, fmt.Sprintf("seed %d", s.Seed))
+	return strings.Join(parts, " · ")
+}
+
+// ExportText is the report as the .txt export writes it: the text, then
+// the line that says where it came from and how it was decoded (s nil:
+// not known, e.g. a report typed by hand).
+func ExportText(report, modelName string, s *protocol.Sampling) string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(report))
+	b.WriteString("\n\n")
+	if modelName != "" {
+		fmt.Fprintf(&b, "Drafted by ctlens with %s on this device", modelName)
+		if s != nil {
+			fmt.Fprintf(&b, " (decoding: %s)", SamplingText(*s))
+		}
+		b.WriteString(". Not a diagnosis.\n")
+	}
+	return b.String()
 }
 
 func seconds(d time.Duration) string {

@@ -40,12 +40,104 @@ func TestQuestion(t *testing.T) {
 }
 
 // TestTimingsLine: the line under an answer carries wall time, vision
-// time and both throughputs, and says it is not a diagnosis.
+// time, both throughputs and the decoding settings, and says it is not a
+// diagnosis.
 func TestTimingsLine(t *testing.T) {
 	tm := assistant.Timings{Wall: 4200 * time.Millisecond, Model: model.Timings{VisionMS: 900, PrefillMS: 500, PrefillTokens: 60, DecodeMS: 1000, DecodeTokens: 38}}
-	want := "Generated on this device in 4.2 s (vision 0.90 s, prefill 120 tok/s, 38.0 tok/s). Not a diagnosis."
+	want := "Generated on this device in 4.2 s (vision 0.90 s, prefill 120 tok/s, 38.0 tok/s; greedy). Not a diagnosis."
 	if have := tm.Line(); have != want {
 		t.Errorf("Line() = %q, want %q", have, want)
+	}
+	tm.Sampling = protocol.Sampling{Temperature: 0.8, TopP: 0.95, Seed: 7}
+	want = "Generated on this device in 4.2 s (vision 0.90 s, prefill 120 tok/s, 38.0 tok/s; T 0.8 · top-p 0.95 · seed 7). Not a diagnosis."
+	if have := tm.Line(); have != want {
+		t.Errorf("Line() = %q, want %q", have, want)
+	}
+}
+
+// TestDecodingForm: the Decoding section's fields parse to the settings
+// the command line's flags give; a value out of bounds or not a number
+// is refused with a sentence that names the field and what it takes.
+func TestDecodingForm(t *testing.T) {
+	def, err := assistant.DefaultDecoding().Parse()
+	if err != nil || def != (protocol.Sampling{}) || !def.Greedy() {
+		t.Errorf("the default form: %+v, %v; want greedy (the zero settings)", def, err)
+	}
+	for _, c := range []struct {
+		f    assistant.DecodingForm
+		want protocol.Sampling
+	}{
+		// The flags' parse: float64 digits, then float32, as the CLI does.
+		{assistant.DecodingForm{" 0.8 ", "20", "1", "7"}, protocol.Sampling{Temperature: float32(0.8), TopK: 20, Seed: 7}},
+		{assistant.DecodingForm{"2", "0", "0.95", "4294967295"}, protocol.Sampling{Temperature: 2, TopP: float32(0.95), Seed: 1<<32 - 1}},
+		{assistant.DecodingForm{"0", "5", "0.5", "3"}, protocol.Sampling{TopK: 5, TopP: 0.5, Seed: 3}},
+	} {
+		have, err := c.f.Parse()
+		if err != nil || have != c.want {
+			t.Errorf("%+v.Parse() = %+v, %v; want %+v", c.f, have, err, c.want)
+		}
+	}
+	ok := assistant.DecodingForm{Temperature: "0.8", TopK: "20", TopP: "1", Seed: "7"}
+	for _, c := range []struct {
+		field, value, want string
+	}{
+		{"Temperature", "2.5", "Temperature must be a number from 0 to 2"},
+		{"Temperature", "-0.1", "Temperature must be"},
+		{"Temperature", "", "Temperature must be"},
+		{"Temperature", "NaN", "Temperature must be"},
+		{"Temperature", "hot", "Temperature must be"},
+		{"TopK", "-1", "Top-k must be a whole number, 0 or more"},
+		{"TopK", "2.5", "Top-k must be"},
+		{"TopP", "0", "Top-p must be a number more than 0 and at most 1"},
+		{"TopP", "1.01", "Top-p must be"},
+		{"Seed", "-1", "Seed must be a whole number from 0 to 4294967295"},
+		{"Seed", "4294967296", "Seed must be"},
+		{"Seed", "1e3", "Seed must be"},
+	} {
+		f := ok
+		switch c.field {
+		case "Temperature":
+			f.Temperature = c.value
+		case "TopK":
+			f.TopK = c.value
+		case "TopP":
+			f.TopP = c.value
+		case "Seed":
+			f.Seed = c.value
+		}
+		if _, err := f.Parse(); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s %q: %v, want an error starting %q", c.field, c.value, err, c.want)
+		}
+	}
+}
+
+// TestSamplingText: greedy says so; sampling names the temperature, the
+// cuts that apply and the seed.
+func TestSamplingText(t *testing.T) {
+	for s, want := range map[protocol.Sampling]string{
+		{}:                                       "greedy",
+		{TopK: 20, TopP: 0.5, Seed: 9}:           "greedy",
+		{Temperature: 0.8, TopK: 20, Seed: 7}:    "T 0.8 · top-k 20 · seed 7",
+		{Temperature: 1, TopP: 0.95}:             "T 1 · top-p 0.95 · seed 0",
+		{Temperature: 0.7, TopP: 1, Seed: 12345}: "T 0.7 · seed 12345",
+	} {
+		if have := assistant.SamplingText(s); have != want {
+			t.Errorf("SamplingText(%+v) = %q, want %q", s, have, want)
+		}
+	}
+}
+
+// TestExportText: the .txt export is the report, then the model, the
+// decoding settings and the disclaimer.
+func TestExportText(t *testing.T) {
+	s := protocol.Sampling{Temperature: 0.8, TopK: 20, Seed: 7}
+	have := assistant.ExportText("  FINDINGS: none.\n", "tiny-x", &s)
+	want := "FINDINGS: none.\n\nDrafted by ctlens with tiny-x on this device (decoding: T 0.8 · top-k 20 · seed 7). Not a diagnosis.\n"
+	if have != want {
+		t.Errorf("ExportText = %q, want %q", have, want)
+	}
+	if have := assistant.ExportText("x", "tiny-x", nil); have != "x\n\nDrafted by ctlens with tiny-x on this device. Not a diagnosis.\n" {
+		t.Errorf("ExportText without settings = %q", have)
 	}
 }
 
@@ -124,7 +216,8 @@ func TestCard(t *testing.T) {
 // the protocol's encoding — writes the same report as `ctlens report
 // --json` on the same model, study and seed (the browser test checks the
 // GPU backend), streams its prefix first, and its routing names the CLI's
-// task.
+// task. Sampled (temperature 0.8, top-k 20, seed 7) it writes the CLI's
+// text for the same flags, and another seed writes another text.
 func TestSameTextAsCLI(t *testing.T) {
 	root, _ := serve.ModuleRoot()
 	dir := tinyModel(t)
@@ -137,20 +230,33 @@ func TestSameTextAsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	const maxTokens = 12
-	cmd := exec.Command("go", "run", "./tools/ctlens", "report", study, "--weights", dir, "--backend", "cpu", "--json", "--max-tokens", "12")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ctlens report: %v\n%s", err, out)
+	// Built once, run twice.
+	bin := filepath.Join(t.TempDir(), "ctlens")
+	build := exec.Command("go", "build", "-o", bin, "./tools/ctlens")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./tools/ctlens: %v\n%s", err, out)
 	}
-	var cli struct {
+	type cliOut struct {
 		Text   string `json:"text"`
 		Tokens int    `json:"tokens"`
 		Task   string `json:"task"`
 	}
-	if err := json.Unmarshal(out, &cli); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	cliReport := func(flags ...string) cliOut {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"report", study, "--weights", dir, "--backend", "cpu", "--json", "--max-tokens", "12"}, flags...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("ctlens report %q: %v\n%s", flags, err, out)
+		}
+		var cli cliOut
+		if err := json.Unmarshal(out, &cli); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return cli
 	}
+	cli := cliReport()
+	cliSampled := cliReport("--temperature", "0.8", "--top-k", "20", "--seed", "7")
 
 	replies := make(chan protocol.Message, 1024)
 	h := host.New(host.Dir{Path: dir}, func(id int, m protocol.Message) {
@@ -210,22 +316,50 @@ func TestSameTextAsCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(3, &protocol.Generate{MaxTokens: maxTokens, Grey: grey})
-	texts, m := final("generate")
-	done := m.(*protocol.Done)
-	var streamed strings.Builder
-	for _, r := range texts {
-		streamed.WriteString(r.(*protocol.Text).Delta)
+	id := 2
+	generate := func(form assistant.DecodingForm) (*protocol.Done, string) {
+		t.Helper()
+		// The settings as the panel reads them from its Decoding section.
+		sampling, err := form.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id++
+		send(id, &protocol.Generate{MaxTokens: maxTokens, Grey: grey, Sampling: sampling})
+		texts, m := final("generate")
+		var streamed strings.Builder
+		for _, r := range texts {
+			streamed.WriteString(r.(*protocol.Text).Delta)
+		}
+		return m.(*protocol.Done), streamed.String()
 	}
+	done, streamed := generate(assistant.DefaultDecoding())
 	if done.Text != cli.Text || done.Tokens != cli.Tokens {
 		t.Errorf("panel: %q (%d tokens), CLI: %q (%d tokens)", done.Text, done.Tokens, cli.Text, cli.Tokens)
 	}
-	if !strings.HasPrefix(done.Text, streamed.String()) || streamed.Len() == 0 {
-		t.Errorf("streamed %q is not a prefix of %q", streamed.String(), done.Text)
+	if !strings.HasPrefix(done.Text, streamed) || streamed == "" {
+		t.Errorf("streamed %q is not a prefix of %q", streamed, done.Text)
 	}
 	if s := engine.Summarize(done.Routing, cfg.MoE.ExpertsPerTask); s != nil && s.Task != cli.Task {
 		t.Errorf("task %q, CLI %q", s.Task, cli.Task)
 	}
+
+	form := assistant.DecodingForm{Temperature: "0.8", TopK: "20", TopP: "1", Seed: "7"}
+	sampled, streamed := generate(form)
+	if sampled.Text != cliSampled.Text || sampled.Tokens != cliSampled.Tokens {
+		t.Errorf("sampled, seed 7: panel %q (%d tokens), CLI %q (%d tokens)", sampled.Text, sampled.Tokens, cliSampled.Text, cliSampled.Tokens)
+	}
+	if !strings.HasPrefix(sampled.Text, streamed) || streamed == "" {
+		t.Errorf("sampled: streamed %q is not a prefix of %q", streamed, sampled.Text)
+	}
+	// The seed is used: another seed draws other tokens (12 draws from
+	// up to 20 candidates each; all equal only by a small chance).
+	form.Seed = "8"
+	other, _ := generate(form)
+	if other.Text == sampled.Text {
+		t.Errorf("seeds 7 and 8 wrote the same text %q", other.Text)
+	}
+	t.Logf("greedy %q\nseed 7  %q\nseed 8  %q", done.Text, sampled.Text, other.Text)
 }
 
 // largestSeries loads the study's largest series, as the CLI picks it.

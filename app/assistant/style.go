@@ -19,6 +19,10 @@ const panelCSS = `
 .model-cached { color: #6c6; margin: 0.2rem 0; }
 .model-file { margin-top: 0.4rem; }
 #max-tokens { width: 5rem; }
+.decoding { margin: 0.4rem 0; }
+.decoding-field { display: flex; flex-wrap: wrap; gap: 0.4rem; align-items: center; margin: 0.2rem 0; }
+.decoding-field label { min-width: 6.5rem; }
+.decoding-field input { width: 7rem; }
 .report-text { width: 100%; box-sizing: border-box; min-height: 10rem; resize: vertical; font: inherit; margin: 0.4rem 0; }
 .timings { opacity: 0.8; font-size: 0.8rem; min-height: 1.2em; margin: 0 0 0.4rem; }
 #ask-input { flex: 1 1 10rem; }

@@ -321,6 +321,10 @@ func (h *Host) generate(id int, m *protocol.Generate) {
 		h.post(id, &protocol.Error{Message: "the model is not loaded"})
 		return
 	}
+	if err := m.Sampling.Check(); err != nil {
+		h.post(id, &protocol.Error{Message: err.Error()})
+		return
+	}
 	ctx, done := h.start()
 	defer done()
 	px, err := h.eng.Pixels(m.Grey)
@@ -340,7 +344,10 @@ func (h *Host) generate(id int, m *protocol.Generate) {
 		}
 	}
 	opts := model.TextOptions{
-		GenerateOptions: model.GenerateOptions{MaxTokens: m.MaxTokens},
+		// The sampling settings as the command line passes them, so that
+		// equal settings give equal text.
+		GenerateOptions: model.GenerateOptions{MaxTokens: m.MaxTokens, Temperature: m.Temperature,
+			TopK: m.TopK, TopP: m.TopP, Seed: m.Seed},
 		OnText: func(delta string) {
 			pending.WriteString(delta)
 			// The first text goes at once: the page measures the time

@@ -170,8 +170,9 @@ func TestErrors(t *testing.T) {
 	}
 	h.Handle(4, &protocol.Open{Source: protocol.SourceFile}, dir)
 	_, m := final(t, replies, 4)
-	if c := mustBe[*protocol.Card](t, m); c.Source != protocol.SourceFile || c.Folder != filepath.Base(dir) {
-		t.Errorf("card of a picked folder: %+v", c)
+	c4 := mustBe[*protocol.Card](t, m)
+	if c4.Source != protocol.SourceFile || c4.Folder != filepath.Base(dir) {
+		t.Errorf("card of a picked folder: %+v", c4)
 	}
 	h.Handle(5, &protocol.Load{Backend: protocol.BackendGPU}, nil)
 	_, m = final(t, replies, 5)
@@ -184,6 +185,10 @@ func TestErrors(t *testing.T) {
 	h.Handle(7, &protocol.Generate{MaxTokens: 3, Grey: []float32{1, 2, 3}}, nil)
 	if _, m := final(t, replies, 7); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "grey volume of 3 values") {
 		t.Errorf("a wrong-sized input: %+v", m)
+	}
+	h.Handle(9, &protocol.Generate{MaxTokens: 3, Grey: grey(t, c4), Sampling: protocol.Sampling{Temperature: 5}}, nil)
+	if _, m := final(t, replies, 9); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "temperature must be from 0 to 2") {
+		t.Errorf("a temperature out of bounds: %+v", m)
 	}
 	h.Handle(8, &protocol.Card{}, nil)
 	if _, m := final(t, replies, 8); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "does not take a card") {

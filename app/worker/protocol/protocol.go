@@ -120,13 +120,49 @@ type Loaded struct {
 	Cached       bool    `json:"cached"`        // every file is now in the cache
 }
 
-// Generate asks for a report (Question "") or an answer.
+// Generate asks for a report (Question "") or an answer, decoded as
+// Sampling says (its zero value, and a message from a page that predates
+// it, is greedy).
 type Generate struct {
 	Question  string `json:"question"`
 	MaxTokens int    `json:"max_tokens"`
+	Sampling
 	// Grey is the series on the model's grid, normalised
 	// (volume.ModelInput's (D, H, W)). It travels in the blob.
 	Grey []float32 `json:"-"`
+}
+
+// Sampling is how the next token is picked: the command line's --temperature,
+// --top-k, --top-p and --seed, with the same meaning (model.GenerateOptions),
+// so that equal settings give the CLI's text. Every field is omitted when
+// zero: the zero value is greedy decoding.
+type Sampling struct {
+	Temperature float32 `json:"temperature,omitempty"` // ≤ 0: greedy (argmax); at most MaxTemperature
+	TopK        int     `json:"top_k,omitempty"`       // keep the TopK most likely tokens; 0: all
+	TopP        float32 `json:"top_p,omitempty"`       // nucleus mass in (0, 1]; 0 or 1: off
+	Seed        uint32  `json:"seed,omitempty"`        // equal seeds give equal draws
+}
+
+// MaxTemperature bounds Sampling.Temperature: beyond it a model's text
+// is noise.
+const MaxTemperature = 2
+
+// Greedy reports whether s picks the most likely token each step (the
+// other settings then do nothing).
+func (s Sampling) Greedy() bool { return s.Temperature <= 0 }
+
+// Check says, in words for the user, why s cannot be used (nil when it
+// can).
+func (s Sampling) Check() error {
+	switch {
+	case math.IsNaN(float64(s.Temperature)) || s.Temperature < 0 || s.Temperature > MaxTemperature:
+		return fmt.Errorf("the temperature must be from 0 to %d (0 is greedy), not %g", MaxTemperature, s.Temperature)
+	case s.TopK < 0:
+		return fmt.Errorf("top-k must be 0 (all tokens) or more, not %d", s.TopK)
+	case math.IsNaN(float64(s.TopP)) || s.TopP < 0 || s.TopP > 1:
+		return fmt.Errorf("top-p must be more than 0 and at most 1, not %g", s.TopP)
+	}
+	return nil
 }
 
 // Text is generated text as it streams: the part since the last Text.

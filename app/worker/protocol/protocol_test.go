@@ -23,6 +23,8 @@ func TestRoundTrip(t *testing.T) {
 		&protocol.Progress{Done: 10, Total: 20, Phase: "reading the weights"},
 		&protocol.Loaded{MS: 12.5, NetworkBytes: 99, Cached: true},
 		&protocol.Generate{Question: "Is there an effusion? «ü»", MaxTokens: 24, Grey: grey},
+		&protocol.Generate{MaxTokens: 12, Grey: grey[:2],
+			Sampling: protocol.Sampling{Temperature: 0.8, TopK: 20, TopP: 0.95, Seed: 4_000_000_007}},
 		&protocol.Text{Delta: "FINDINGS:\n"},
 		&protocol.Done{Text: "FINDINGS: none.", Tokens: 5, StopReason: "stop",
 			Timings: model.Timings{VisionMS: 1.5, PrefillMS: 2, PrefillTokens: 40, DecodeMS: 3.25, DecodeTokens: 4},
@@ -98,5 +100,70 @@ func TestDecodeErrors(t *testing.T) {
 	// A body-less message decodes to its zero value.
 	if _, m, err := protocol.Decode(`{"kind":"cancel","id":3}`, nil); err != nil || m.Kind() != protocol.KindCancel {
 		t.Errorf("cancel without a body: %v %v", m, err)
+	}
+}
+
+// TestGenerateSampling: a greedy Generate puts no sampling field on the
+// wire, a sampled one names each, and a message from a page that
+// predates them (no such fields) decodes as greedy.
+func TestGenerateSampling(t *testing.T) {
+	head, _, err := protocol.Encode(1, &protocol.Generate{Question: "q", MaxTokens: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"temperature", "top_k", "top_p", "seed"} {
+		if strings.Contains(head, `"`+k+`"`) {
+			t.Errorf("greedy generate head %s carries %q", head, k)
+		}
+	}
+	s := protocol.Sampling{Temperature: 0.8, TopK: 20, TopP: 0.5, Seed: 7}
+	head, _, err = protocol.Encode(1, &protocol.Generate{Sampling: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range []string{`"temperature":0.8`, `"top_k":20`, `"top_p":0.5`, `"seed":7`} {
+		if !strings.Contains(head, kv) {
+			t.Errorf("sampled generate head %s lacks %s", head, kv)
+		}
+	}
+	old := `{"kind":"generate","id":4,"body":{"question":"Is it?","max_tokens":5}}`
+	id, m, err := protocol.Decode(old, []byte{0, 0, 128, 63})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.(*protocol.Generate)
+	if id != 4 || g.Question != "Is it?" || g.MaxTokens != 5 || len(g.Grey) != 1 || g.Grey[0] != 1 {
+		t.Errorf("old generate decoded as id %d %+v", id, g)
+	}
+	if g.Sampling != (protocol.Sampling{}) || !g.Greedy() {
+		t.Errorf("old generate: sampling %+v, want greedy (zero)", g.Sampling)
+	}
+	if (protocol.Sampling{Temperature: 0.01}).Greedy() {
+		t.Errorf("temperature 0.01 reads as greedy")
+	}
+}
+
+// TestSamplingCheck: the bounds the worker enforces, in words that name
+// the setting.
+func TestSamplingCheck(t *testing.T) {
+	for _, ok := range []protocol.Sampling{{}, {Temperature: 2, TopK: 1, TopP: 1, Seed: 1<<32 - 1}, {Temperature: 0.7, TopP: 0.01}} {
+		if err := ok.Check(); err != nil {
+			t.Errorf("Check(%+v): %v", ok, err)
+		}
+	}
+	for _, c := range []struct {
+		s    protocol.Sampling
+		want string
+	}{
+		{protocol.Sampling{Temperature: -0.1}, "temperature must be from 0 to 2"},
+		{protocol.Sampling{Temperature: 2.5}, "temperature must be from 0 to 2"},
+		{protocol.Sampling{Temperature: float32(math.NaN())}, "temperature"},
+		{protocol.Sampling{TopK: -1}, "top-k must be 0"},
+		{protocol.Sampling{TopP: 1.5}, "top-p must be"},
+		{protocol.Sampling{TopP: -0.5}, "top-p must be"},
+	} {
+		if err := c.s.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Check(%+v) = %v, want an error saying %q", c.s, err, c.want)
+		}
 	}
 }
