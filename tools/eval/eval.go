@@ -46,17 +46,20 @@ type ReportScores struct {
 	TrueFindings      int     `json:"true_findings"`
 	// RecallByKind is FindingRecall per finding kind (what the model
 	// sees and what it misses); NByKind the true findings of each.
-	RecallByKind map[string]float64 `json:"finding_recall_by_kind,omitempty"`
-	NByKind      map[string]int     `json:"n_by_kind,omitempty"`
-	StatedFindings    int     `json:"stated_findings"`
+	RecallByKind   map[string]float64 `json:"finding_recall_by_kind,omitempty"`
+	NByKind        map[string]int     `json:"n_by_kind,omitempty"`
+	StatedFindings int                `json:"stated_findings"`
 }
 
 // ClosedScores score closed VQA.
 type ClosedScores struct {
-	N        int                `json:"n"`
-	Accuracy float64            `json:"accuracy"`
-	ByQType  map[string]float64 `json:"by_qtype"`
-	NByQType map[string]int     `json:"n_by_qtype"`
+	N        int     `json:"n"`
+	Accuracy float64 `json:"accuracy"`
+	// PriorAccuracy is the text-only baseline's accuracy on the same
+	// questions (PriorAccuracy); nil when the train split is missing.
+	PriorAccuracy *float64           `json:"prior_accuracy,omitempty"`
+	ByQType       map[string]float64 `json:"by_qtype"`
+	NByQType      map[string]int     `json:"n_by_qtype"`
 }
 
 // OpenScores score open VQA.
@@ -253,8 +256,65 @@ func evaluate(ctx context.Context, o options, log io.Writer) (*Result, error) {
 		}
 	}
 	sc.fill(res)
+	if res.Closed != nil {
+		// The blind reference: what the answer prior alone scores.
+		if train, err := dataset.ReadSamples(o.data, "train"); err == nil {
+			acc := PriorAccuracy(train, todo)
+			res.Closed.PriorAccuracy = &acc
+		}
+	}
 	res.Seconds = time.Since(t0).Seconds()
 	return res, nil
+}
+
+// PriorAccuracy is the closed-VQA accuracy of a text-only baseline that
+// never looks at the image: for each question it picks, among the offered
+// choices, the answer that was right most often in train for that
+// question type (ties to the earlier choice). A model must beat it to
+// show that it reads the volume.
+func PriorAccuracy(train, test []dataset.Sample) float64 {
+	right := map[string]map[string]int{}
+	for _, s := range train {
+		if a, ok := chosen(s); ok {
+			if right[s.QType] == nil {
+				right[s.QType] = map[string]int{}
+			}
+			right[s.QType][a]++
+		}
+	}
+	n, ok := 0, 0
+	for _, s := range test {
+		a, valid := chosen(s)
+		if !valid {
+			continue
+		}
+		best := s.Choices[0]
+		for _, c := range s.Choices[1:] {
+			if right[s.QType][c] > right[s.QType][best] {
+				best = c
+			}
+		}
+		n++
+		if best == a {
+			ok++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(ok) / float64(n)
+}
+
+// chosen is a closed question's right answer text.
+func chosen(s dataset.Sample) (string, bool) {
+	if s.Task != dataset.TaskClosedVQA || len(s.Letter) != 1 {
+		return "", false
+	}
+	i := int(s.Letter[0] - 'A')
+	if i < 0 || i >= len(s.Choices) {
+		return "", false
+	}
+	return s.Choices[i], true
 }
 
 // repeatChannels lays the grey (D, H·W) volume out as (D, Cin, H·W), as
@@ -397,6 +457,9 @@ func printTable(w io.Writer, r *Result) {
 	}
 	if s := r.Closed; s != nil {
 		fmt.Fprintf(w, "%-11s %5d %7s %7s %7s %7s %7.4f\n", "closed_vqa", s.N, "-", "-", "-", "-", s.Accuracy)
+		if s.PriorAccuracy != nil {
+			fmt.Fprintf(w, "%-11s %5d %7s %7s %7s %7s %7.4f  (text-only answer prior: the image unread)\n", "  prior", s.N, "-", "-", "-", "-", *s.PriorAccuracy)
+		}
 	}
 	if s := r.Open; s != nil {
 		fmt.Fprintf(w, "%-11s %5d %7.4f %7.4f %7.4f %7.4f %7.4f\n", "open_vqa", s.N, s.BLEU1, s.ROUGE1, s.ROUGEL, s.METEOR, s.KeywordMatch)

@@ -199,3 +199,31 @@ func TestScorerOnTargets(t *testing.T) {
 		t.Error("routing every sample to report scored 1")
 	}
 }
+
+// TestPriorAccuracy: the blind baseline picks, per question type, the
+// answer most often right in train among the offered choices, and scores
+// it against the test letters.
+func TestPriorAccuracy(t *testing.T) {
+	q := func(qtype, letter string, choices ...string) dataset.Sample {
+		return dataset.Sample{Task: dataset.TaskClosedVQA, QType: qtype, Letter: letter, Choices: choices}
+	}
+	train := []dataset.Sample{
+		q("presence", "A", "no", "yes"), q("presence", "B", "yes", "no"), q("presence", "A", "yes", "no"),
+		q("side", "B", "left", "right"), q("side", "A", "right", "left"),
+		{Task: dataset.TaskReport, QType: "report"},
+	}
+	test := []dataset.Sample{
+		q("presence", "B", "yes", "no"),  // prior "no": right
+		q("presence", "A", "yes", "no"),  // prior "no": wrong
+		q("side", "A", "right", "left"),  // prior "right": right
+		q("side", "A", "left", "right"),  // prior "right": wrong
+		q("organ", "A", "liver", "lung"), // unseen type: first choice, right
+		q("broken", "E", "a", "b"),       // letter out of range: not counted
+	}
+	if got := PriorAccuracy(train, test); got != 3.0/5 {
+		t.Errorf("prior accuracy %v, want 0.6", got)
+	}
+	if got := PriorAccuracy(train, nil); got != 0 {
+		t.Errorf("no questions: %v", got)
+	}
+}
