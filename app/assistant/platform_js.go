@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"syscall/js"
+
+	"ctlens/app/internal/jsawait"
 )
 
 // The browser side of the panel: the clipboard, downloads and picked
@@ -13,45 +15,6 @@ import (
 // app/worker). Every call that awaits a promise blocks its goroutine:
 // call them from ctx.Async, never from an event handler (the UI
 // goroutine).
-
-// await blocks until p settles; a rejection becomes an error.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		var v js.Value
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "rejected"
-		if len(args) > 0 {
-			msg = jsError(args[0])
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	p.Call("then", then, catch)
-	r := <-ch
-	return r.v, r.err
-}
-
-func jsError(v js.Value) string {
-	if v.Type() == js.TypeObject {
-		if m := v.Get("message"); m.Type() == js.TypeString {
-			return m.String()
-		}
-	}
-	return v.Call("toString").String()
-}
 
 // hasWebGPU reports whether navigator.gpu exists (an adapter may still be
 // refused; openGPU says so).
@@ -63,7 +26,7 @@ func copyText(ctx context.Context, s string) error {
 	if !cb.Truthy() {
 		return errors.New("this browser gives no clipboard access here")
 	}
-	_, err := await(cb.Call("writeText", s))
+	_, err := jsawait.Await(cb.Call("writeText", s))
 	return err
 }
 

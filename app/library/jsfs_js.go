@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall/js"
 	"time"
+
+	"ctlens/app/internal/jsawait"
 )
 
 // blobFS is a read-only io/fs.FS over JavaScript Blobs (File objects the
@@ -238,7 +240,7 @@ func (b *blobFile) ReadAt(p []byte, off int64) (int, error) {
 // readBlob reads bytes [from, to) of a Blob (blocks on a promise: never
 // on the UI goroutine).
 func readBlob(blob js.Value, from, to int64) ([]byte, error) {
-	ab, err := await(blob.Call("slice", from, to).Call("arrayBuffer"))
+	ab, err := jsawait.Await(blob.Call("slice", from, to).Call("arrayBuffer"))
 	if err != nil {
 		return nil, err
 	}
@@ -249,39 +251,4 @@ func readBlob(blob js.Value, from, to int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %d bytes of %d: the file changed or is no longer readable", len(out), to-from)
 	}
 	return out, nil
-}
-
-// await blocks until p settles and returns its value, or its rejection
-// as an error.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		v := js.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "rejected"
-		if len(args) > 0 {
-			if m := args[0].Get("message"); m.Type() == js.TypeString {
-				msg = m.String()
-			} else {
-				msg = args[0].Call("toString").String()
-			}
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	p.Call("then", then, catch)
-	r := <-ch
-	then.Release()
-	catch.Release()
-	return r.v, r.err
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/hack-pad/hackpadfs"
 	"github.com/hack-pad/hackpadfs/indexeddb"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"ctlens/app/internal/jsawait"
 )
 
 // platform binds the panel to the browser.
@@ -40,7 +42,7 @@ func (pl *platform) askPersist() bool {
 		if !st.Truthy() || !st.Get("persist").Truthy() {
 			return
 		}
-		v, err := await(st.Call("persist"))
+		v, err := jsawait.Await(st.Call("persist"))
 		pl.persisted = err == nil && v.Type() == js.TypeBoolean && v.Bool()
 	})
 	return pl.persisted
@@ -53,7 +55,7 @@ func (pl *platform) estimate() (used, quota int64) {
 	if !st.Truthy() || !st.Get("estimate").Truthy() {
 		return 0, 0
 	}
-	v, err := await(st.Call("estimate"))
+	v, err := jsawait.Await(st.Call("estimate"))
 	if err != nil || !v.Truthy() {
 		return 0, 0
 	}
@@ -75,7 +77,7 @@ func (pl *platform) idle() {
 	}
 	opts := js.Global().Get("Object").New()
 	opts.Set("timeout", 3000)
-	await(promise(func(res, _ js.Value) { w.Call("requestIdleCallback", res, opts) }))
+	jsawait.Await(promise(func(res, _ js.Value) { w.Call("requestIdleCallback", res, opts) }))
 }
 
 // sampleIndex is /sample/index.json, as the server writes it.
@@ -89,7 +91,7 @@ type sampleIndex struct {
 // Blobs (the browser keeps them, not the Go heap).
 func (pl *platform) fetchSample(progress func(done, total int)) (fs.FS, string, error) {
 	fetch := func(u string) (js.Value, error) {
-		resp, err := await(js.Global().Call("fetch", u))
+		resp, err := jsawait.Await(js.Global().Call("fetch", u))
 		if err != nil {
 			return js.Value{}, fmt.Errorf("the sample study could not be fetched (%s): %v", u, err)
 		}
@@ -102,7 +104,7 @@ func (pl *platform) fetchSample(progress func(done, total int)) (fs.FS, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	txt, err := await(resp.Call("text"))
+	txt, err := jsawait.Await(resp.Call("text"))
 	if err != nil {
 		return nil, "", fmt.Errorf("the sample study index could not be read: %v", err)
 	}
@@ -128,7 +130,7 @@ func (pl *platform) fetchSample(progress func(done, total int)) (fs.FS, string, 
 			ps = append(ps, resp.Call("blob"))
 		}
 		for k, p := range ps {
-			b, err := await(p)
+			b, err := jsawait.Await(p)
 			if err != nil {
 				return nil, "", fmt.Errorf("the sample study file %s could not be read: %v", idx.Files[i+k], err)
 			}
@@ -320,7 +322,7 @@ func (pl *platform) mount(ctx app.Context, p *Panel) {
 func walkEntry(en js.Value, paths *[]string, blobs *[]js.Value, problems *[]Skipped) {
 	full := en.Get("fullPath").String()
 	if en.Get("isFile").Bool() {
-		f, err := await(promise(func(res, rej js.Value) { en.Call("file", res, rej) }))
+		f, err := jsawait.Await(promise(func(res, rej js.Value) { en.Call("file", res, rej) }))
 		if err != nil {
 			*problems = append(*problems, Skipped{Path: cleanPath(full), Reason: "the browser did not allow reading this file: " + err.Error()})
 			return
@@ -335,7 +337,7 @@ func walkEntry(en js.Value, paths *[]string, blobs *[]js.Value, problems *[]Skip
 	r := en.Call("createReader")
 	for {
 		// readEntries returns at most ~100 entries per call.
-		batch, err := await(promise(func(res, rej js.Value) { r.Call("readEntries", res, rej) }))
+		batch, err := jsawait.Await(promise(func(res, rej js.Value) { r.Call("readEntries", res, rej) }))
 		if err != nil {
 			*problems = append(*problems, Skipped{Path: cleanPath(full) + "/", Reason: "the folder could not be read: " + err.Error()})
 			return

@@ -16,6 +16,7 @@ import (
 	"github.com/hack-pad/hackpadfs"
 	"github.com/hack-pad/hackpadfs/indexeddb"
 
+	"ctlens/app/internal/jsawait"
 	"ctlens/app/worker/host"
 	"ctlens/app/worker/protocol"
 	"ctlens/model"
@@ -149,52 +150,13 @@ func (browser) RememberBuiltIn(name string) error {
 	return err
 }
 
-// await blocks until p settles; a rejection becomes an error.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		var v js.Value
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "rejected"
-		if len(args) > 0 {
-			msg = jsError(args[0])
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	p.Call("then", then, catch)
-	r := <-ch
-	return r.v, r.err
-}
-
-func jsError(v js.Value) string {
-	if v.Type() == js.TypeObject {
-		if m := v.Get("message"); m.Type() == js.TypeString {
-			return m.String()
-		}
-	}
-	return v.Call("toString").String()
-}
-
 // fetchResponse fetches url and fails on a non-2xx status. The abort
 // controller ties the request to ctx.
 func fetchResponse(ctx context.Context, url string) (js.Value, error) {
 	ac := js.Global().Get("AbortController").New()
 	stop := context.AfterFunc(ctx, func() { ac.Call("abort") })
 	defer stop()
-	resp, err := await(js.Global().Call("fetch", url, map[string]any{"signal": ac.Get("signal")}))
+	resp, err := jsawait.Await(js.Global().Call("fetch", url, map[string]any{"signal": ac.Get("signal")}))
 	if err != nil {
 		if ctx.Err() != nil {
 			return js.Value{}, ctx.Err()
@@ -213,7 +175,7 @@ func fetchBytes(ctx context.Context, url string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ab, err := await(resp.Call("arrayBuffer"))
+	ab, err := jsawait.Await(resp.Call("arrayBuffer"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", url, err)
 	}
@@ -261,7 +223,7 @@ func (r *streamReader) Read(p []byte) (int, error) {
 		if err := r.ctx.Err(); err != nil {
 			return 0, err
 		}
-		res, err := await(r.rd.Call("read"))
+		res, err := jsawait.Await(r.rd.Call("read"))
 		if err != nil {
 			return 0, &NetworkError{URL: r.url, Err: err}
 		}
@@ -320,7 +282,7 @@ func builtInName() (string, error) {
 }
 
 func readBlob(f js.Value, from, to int) ([]byte, error) {
-	ab, err := await(f.Call("slice", from, to).Call("arrayBuffer"))
+	ab, err := jsawait.Await(f.Call("slice", from, to).Call("arrayBuffer"))
 	if err != nil {
 		return nil, err
 	}
