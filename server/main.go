@@ -1,6 +1,6 @@
 // Command server serves ctlens on this machine: it builds the app's wasm
 // and the model engine worker's,
-// makes the sample study and (until trained weights ship) a tiny random
+// makes the sample study and (only when weights/demo is missing) a tiny random
 // model on first run, then serves the PWA, the model and the sample with
 // security headers that keep everything on this origin.
 //
@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 			if err := serve.EnsureTinyModel(ctx, root, *weightsF); err != nil {
 				return err
 			}
-			log.Printf("model: %s, a TINY RANDOM placeholder (its reports are noise) until trained weights ship; ready in %s", *weightsF, since(t))
+			log.Printf("model: %s, a TINY RANDOM placeholder (its reports are noise): weights/demo is missing; ready in %s", *weightsF, since(t))
 		}
 	}
 
