@@ -128,6 +128,10 @@ func (p *Panel) OnMount(ctx app.Context) {
 	}
 	p.mctx = ctx
 	p.maxTokens = engine.DefaultMaxTokens
+	var saved DecodingForm
+	if err := ctx.LocalStorage().Get(decodingKey, &saved); err == nil && saved != (DecodingForm{}) {
+		p.setDecoding(saved)
+	}
 	p.backend = BackendGPU
 	if !hasWebGPU() {
 		p.backend = BackendCPU
@@ -448,10 +452,20 @@ func (p *Panel) finish(ctx app.Context, question string, res *protocol.Done, tm 
 	})
 }
 
+// decodingKey is the localStorage key of the Decoding section's last
+// settings (nothing about a patient), so that a reload keeps them.
+const decodingKey = "ctlens.decoding"
+
 // setDecoding takes an edit of the Decoding section: the form keeps what
-// was typed, and a problem shows at once, in words.
+// was typed (and remembers it for the next visit), and a problem shows at
+// once, in words.
 func (p *Panel) setDecoding(f DecodingForm) {
 	p.decoding, p.decodingEdited = f, true
+	if st := p.mctx.LocalStorage(); st != nil { // nil before OnMount
+		// Storage that is full or switched off only loses the
+		// convenience: the settings still apply to this visit.
+		_ = st.Set(decodingKey, f)
+	}
 	_, err := f.Parse()
 	if p.decodingErr != "" && p.message == p.decodingErr {
 		p.message = ""

@@ -365,6 +365,9 @@ func reportInBrowser(t *testing.T, backend string) {
 	if line := browsertest.Eval[string](s, `document.querySelector("#timings").innerText`); !strings.Contains(line, "; T 0.8 · top-k 20 · seed 7)") {
 		t.Errorf("the timings line %q does not show the decoding settings", line)
 	}
+	// The settings outlive a reload.
+	s.Reload()
+	poll(t, s, "the decoding settings after a reload", `(document.querySelector("#decoding-summary")||{}).innerText === "Decoding: T 0.8 · top-k 20 · seed 7" && document.querySelector("#decoding-temperature").value === "0.8" && document.querySelector("#decoding-seed").value === "7"`, time.Minute)
 
 	if long := s.LongTasks(); len(long) > 0 {
 		t.Logf("long tasks in all: %d, longest %s", len(long), slices.Max(long))
