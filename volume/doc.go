@@ -1,15 +1,27 @@
-// Package volume turns DICOM CT files into Volumes of Hounsfield units with
-// correct patient geometry. It is pure Go and builds for js/wasm: the same
-// code imports studies in the browser and on the command line.
+// Package volume is the in-memory CT volume: a regular grid of Hounsfield
+// units with the patient geometry that places every voxel, and everything
+// computed from it without reading a file: multiplanar planes and their
+// orientation letters, windows, the model's input tensor, statistics, and a
+// de-identified copy of the study metadata. It is pure Go and builds for
+// js/wasm.
+//
+// # Why reading DICOM is elsewhere
+//
+// Reading DICOM files is volume/dicomread. The browser page links this
+// package (the viewer, the assistant, the library's records) but must not
+// link the DICOM parser: suyashkumar/dicom's tag dictionary is one 2.65 MB
+// init function that costs 100-200 ms of main-thread compile at page start.
+// Parsing runs in a Web Worker that links dicomread and hands the page a
+// Volume. A test (TestNoDICOMParser) fails if this package comes to depend
+// on the parser again.
 //
 // # What it owns
 //
-// Reading files, folders and zip archives through io/fs; grouping files into
-// series; sorting slices by geometry; decoding pixel data (native, deflated,
-// big endian, RLE and JPEG through volume/codec); rescaling to HU;
-// resampling irregular stacks; windows; the model's input tensor; a
-// de-identified copy of the metadata. It never draws and knows nothing of
-// the model's internals.
+// Volume and its geometry (VoxelToLPS, LPSToVoxel, PlaneFor, Letters);
+// Window, Presets and DefaultWindow; ModelInput and Norm; Stats; Metadata,
+// Deidentify and MetadataFields, the table that says which tag fills which
+// field, so that the reader and the de-identifier cannot disagree. It never
+// draws and knows nothing of the model's internals.
 //
 // # Units and axes
 //
@@ -18,30 +30,4 @@
 // (int16). A Volume has Dims X (columns), Y (rows), Z (slices), x fastest;
 // Direction holds the unit vectors of those axes in LPS, Origin the centre
 // of voxel (0,0,0). Model input is laid out D×H×W (slices, rows, columns).
-//
-// # How an import runs
-//
-// Two passes, so that a 500-slice series never has all its file bytes in
-// memory:
-//
-//  1. Scan: the header pass. Each file is read up to its Pixel Data
-//     (ReadHeader) by a structure walker that checks every length before
-//     anything is allocated, then parsed by suyashkumar/dicom. Files are
-//     grouped by Study/Series Instance UID and split on frame of reference,
-//     size, orientation and pixel spacing; frames are sorted by Image
-//     Position (Patient) projected on the slice normal (PS3.3 C.7.6.2.1.1)
-//     and never by Instance Number or Slice Location; several instances at
-//     one position become phases; duplicates, missing slices, uneven
-//     spacing and gantry tilt are reported, and a grid is planned.
-//  2. Series.Load: the pixel pass. Each file is read again and its frames
-//     decoded straight into the volume's one int16 buffer (PS3.3 C.11.1
-//     Modality LUT: stored × slope + intercept; Pixel Padding Value masked
-//     to PaddingHU). Irregular stacks are resampled onto the planned grid.
-//
-// Import does both. Every problem with one file is a *FileError in the
-// Result and the rest of the import goes on; errors wrap *FormatError (not
-// valid DICOM) or *UnsupportedError (valid, not handled: JPEG-LS, JPEG 2000,
-// colour, objects without pixels), with the file and the tag:
-//
-//	volume: IM0042: (0028,0010) Rows: invalid DICOM: 0 is not a valid number of rows
 package volume

@@ -77,58 +77,83 @@ const (
 // de-identification both read this table, so a field cannot be added to one
 // and forgotten by the other (a test checks every field has a row).
 type metaField struct {
-	tag    Tag
+	tag    tag
 	name   string
 	action deidAction
 	field  func(*Metadata) *string
 }
 
 var metaFields = []metaField{
-	{Tag{0x0010, 0x0010}, "PatientName", zero, func(m *Metadata) *string { return &m.PatientName }},
-	{Tag{0x0010, 0x0020}, "PatientID", zero, func(m *Metadata) *string { return &m.PatientID }},
-	{Tag{0x0010, 0x0030}, "PatientBirthDate", zero, func(m *Metadata) *string { return &m.PatientBirthDate }},
-	{Tag{0x0010, 0x0040}, "PatientSex", zero, func(m *Metadata) *string { return &m.PatientSex }},
-	{Tag{0x0010, 0x1010}, "PatientAge", remove, func(m *Metadata) *string { return &m.PatientAge }},
-	{Tag{0x0010, 0x1020}, "PatientSize", remove, func(m *Metadata) *string { return &m.PatientSize }},
-	{Tag{0x0010, 0x1030}, "PatientWeight", remove, func(m *Metadata) *string { return &m.PatientWeight }},
-	{Tag{0x0010, 0x1000}, "OtherPatientIDs", remove, func(m *Metadata) *string { return &m.OtherPatientIDs }},
-	{Tag{0x0010, 0x2160}, "EthnicGroup", remove, func(m *Metadata) *string { return &m.EthnicGroup }},
-	{Tag{0x0010, 0x4000}, "PatientComments", remove, func(m *Metadata) *string { return &m.PatientComments }},
+	{tag{0x0010, 0x0010}, "PatientName", zero, func(m *Metadata) *string { return &m.PatientName }},
+	{tag{0x0010, 0x0020}, "PatientID", zero, func(m *Metadata) *string { return &m.PatientID }},
+	{tag{0x0010, 0x0030}, "PatientBirthDate", zero, func(m *Metadata) *string { return &m.PatientBirthDate }},
+	{tag{0x0010, 0x0040}, "PatientSex", zero, func(m *Metadata) *string { return &m.PatientSex }},
+	{tag{0x0010, 0x1010}, "PatientAge", remove, func(m *Metadata) *string { return &m.PatientAge }},
+	{tag{0x0010, 0x1020}, "PatientSize", remove, func(m *Metadata) *string { return &m.PatientSize }},
+	{tag{0x0010, 0x1030}, "PatientWeight", remove, func(m *Metadata) *string { return &m.PatientWeight }},
+	{tag{0x0010, 0x1000}, "OtherPatientIDs", remove, func(m *Metadata) *string { return &m.OtherPatientIDs }},
+	{tag{0x0010, 0x2160}, "EthnicGroup", remove, func(m *Metadata) *string { return &m.EthnicGroup }},
+	{tag{0x0010, 0x4000}, "PatientComments", remove, func(m *Metadata) *string { return &m.PatientComments }},
 
-	{Tag{0x0020, 0x000D}, "StudyInstanceUID", newUID, func(m *Metadata) *string { return &m.StudyInstanceUID }},
-	{Tag{0x0008, 0x0020}, "StudyDate", zero, func(m *Metadata) *string { return &m.StudyDate }},
-	{Tag{0x0008, 0x0030}, "StudyTime", zero, func(m *Metadata) *string { return &m.StudyTime }},
-	{Tag{0x0020, 0x0010}, "StudyID", zero, func(m *Metadata) *string { return &m.StudyID }},
-	{Tag{0x0008, 0x1030}, "StudyDescription", remove, func(m *Metadata) *string { return &m.StudyDescription }},
-	{Tag{0x0008, 0x0050}, "AccessionNumber", zero, func(m *Metadata) *string { return &m.AccessionNumber }},
-	{Tag{0x0008, 0x0090}, "ReferringPhysicianName", zero, func(m *Metadata) *string { return &m.ReferringPhysicianName }},
-	{Tag{0x0008, 0x0080}, "InstitutionName", remove, func(m *Metadata) *string { return &m.InstitutionName }},
-	{Tag{0x0008, 0x0081}, "InstitutionAddress", remove, func(m *Metadata) *string { return &m.InstitutionAddress }},
-	{Tag{0x0008, 0x1010}, "StationName", remove, func(m *Metadata) *string { return &m.StationName }},
-	{Tag{0x0008, 0x1070}, "OperatorsName", remove, func(m *Metadata) *string { return &m.OperatorsName }},
-	{Tag{0x0008, 0x1050}, "PerformingPhysicianName", remove, func(m *Metadata) *string { return &m.PerformingPhysician }},
+	{tag{0x0020, 0x000D}, "StudyInstanceUID", newUID, func(m *Metadata) *string { return &m.StudyInstanceUID }},
+	{tag{0x0008, 0x0020}, "StudyDate", zero, func(m *Metadata) *string { return &m.StudyDate }},
+	{tag{0x0008, 0x0030}, "StudyTime", zero, func(m *Metadata) *string { return &m.StudyTime }},
+	{tag{0x0020, 0x0010}, "StudyID", zero, func(m *Metadata) *string { return &m.StudyID }},
+	{tag{0x0008, 0x1030}, "StudyDescription", remove, func(m *Metadata) *string { return &m.StudyDescription }},
+	{tag{0x0008, 0x0050}, "AccessionNumber", zero, func(m *Metadata) *string { return &m.AccessionNumber }},
+	{tag{0x0008, 0x0090}, "ReferringPhysicianName", zero, func(m *Metadata) *string { return &m.ReferringPhysicianName }},
+	{tag{0x0008, 0x0080}, "InstitutionName", remove, func(m *Metadata) *string { return &m.InstitutionName }},
+	{tag{0x0008, 0x0081}, "InstitutionAddress", remove, func(m *Metadata) *string { return &m.InstitutionAddress }},
+	{tag{0x0008, 0x1010}, "StationName", remove, func(m *Metadata) *string { return &m.StationName }},
+	{tag{0x0008, 0x1070}, "OperatorsName", remove, func(m *Metadata) *string { return &m.OperatorsName }},
+	{tag{0x0008, 0x1050}, "PerformingPhysicianName", remove, func(m *Metadata) *string { return &m.PerformingPhysician }},
 
-	{Tag{0x0020, 0x000E}, "SeriesInstanceUID", newUID, func(m *Metadata) *string { return &m.SeriesInstanceUID }},
-	{Tag{0x0020, 0x0052}, "FrameOfReferenceUID", newUID, func(m *Metadata) *string { return &m.FrameOfReferenceUID }},
-	{Tag{0x0020, 0x0011}, "SeriesNumber", keep, func(m *Metadata) *string { return &m.SeriesNumber }},
-	{Tag{0x0008, 0x0021}, "SeriesDate", remove, func(m *Metadata) *string { return &m.SeriesDate }},
-	{Tag{0x0008, 0x0031}, "SeriesTime", remove, func(m *Metadata) *string { return &m.SeriesTime }},
-	{Tag{0x0008, 0x0022}, "AcquisitionDate", remove, func(m *Metadata) *string { return &m.AcquisitionDate }},
-	{Tag{0x0008, 0x0023}, "ContentDate", zero, func(m *Metadata) *string { return &m.ContentDate }},
-	{Tag{0x0008, 0x103E}, "SeriesDescription", remove, func(m *Metadata) *string { return &m.SeriesDescription }},
-	{Tag{0x0018, 0x1030}, "ProtocolName", remove, func(m *Metadata) *string { return &m.ProtocolName }},
-	{Tag{0x0008, 0x0060}, "Modality", keep, func(m *Metadata) *string { return &m.Modality }},
-	{Tag{0x0018, 0x0015}, "BodyPartExamined", keep, func(m *Metadata) *string { return &m.BodyPartExamined }},
-	{Tag{0x0018, 0x5100}, "PatientPosition", keep, func(m *Metadata) *string { return &m.PatientPosition }},
-	{Tag{0x0008, 0x0070}, "Manufacturer", keep, func(m *Metadata) *string { return &m.Manufacturer }},
-	{Tag{0x0008, 0x1090}, "ManufacturerModelName", keep, func(m *Metadata) *string { return &m.ManufacturerModel }},
-	{Tag{0x0018, 0x1000}, "DeviceSerialNumber", remove, func(m *Metadata) *string { return &m.DeviceSerialNumber }},
-	{Tag{0x0018, 0x1020}, "SoftwareVersions", remove, func(m *Metadata) *string { return &m.SoftwareVersions }},
-	{Tag{0x0018, 0x0060}, "KVP", keep, func(m *Metadata) *string { return &m.KVP }},
-	{Tag{0x0018, 0x1210}, "ConvolutionKernel", keep, func(m *Metadata) *string { return &m.ConvolutionKernel }},
+	{tag{0x0020, 0x000E}, "SeriesInstanceUID", newUID, func(m *Metadata) *string { return &m.SeriesInstanceUID }},
+	{tag{0x0020, 0x0052}, "FrameOfReferenceUID", newUID, func(m *Metadata) *string { return &m.FrameOfReferenceUID }},
+	{tag{0x0020, 0x0011}, "SeriesNumber", keep, func(m *Metadata) *string { return &m.SeriesNumber }},
+	{tag{0x0008, 0x0021}, "SeriesDate", remove, func(m *Metadata) *string { return &m.SeriesDate }},
+	{tag{0x0008, 0x0031}, "SeriesTime", remove, func(m *Metadata) *string { return &m.SeriesTime }},
+	{tag{0x0008, 0x0022}, "AcquisitionDate", remove, func(m *Metadata) *string { return &m.AcquisitionDate }},
+	{tag{0x0008, 0x0023}, "ContentDate", zero, func(m *Metadata) *string { return &m.ContentDate }},
+	{tag{0x0008, 0x103E}, "SeriesDescription", remove, func(m *Metadata) *string { return &m.SeriesDescription }},
+	{tag{0x0018, 0x1030}, "ProtocolName", remove, func(m *Metadata) *string { return &m.ProtocolName }},
+	{tag{0x0008, 0x0060}, "Modality", keep, func(m *Metadata) *string { return &m.Modality }},
+	{tag{0x0018, 0x0015}, "BodyPartExamined", keep, func(m *Metadata) *string { return &m.BodyPartExamined }},
+	{tag{0x0018, 0x5100}, "PatientPosition", keep, func(m *Metadata) *string { return &m.PatientPosition }},
+	{tag{0x0008, 0x0070}, "Manufacturer", keep, func(m *Metadata) *string { return &m.Manufacturer }},
+	{tag{0x0008, 0x1090}, "ManufacturerModelName", keep, func(m *Metadata) *string { return &m.ManufacturerModel }},
+	{tag{0x0018, 0x1000}, "DeviceSerialNumber", remove, func(m *Metadata) *string { return &m.DeviceSerialNumber }},
+	{tag{0x0018, 0x1020}, "SoftwareVersions", remove, func(m *Metadata) *string { return &m.SoftwareVersions }},
+	{tag{0x0018, 0x0060}, "KVP", keep, func(m *Metadata) *string { return &m.KVP }},
+	{tag{0x0018, 0x1210}, "ConvolutionKernel", keep, func(m *Metadata) *string { return &m.ConvolutionKernel }},
 
-	{Tag{0x0012, 0x0062}, "PatientIdentityRemoved", setByUs, func(m *Metadata) *string { return &m.PatientIdentityRemoved }},
-	{Tag{0x0012, 0x0063}, "DeidentificationMethod", setByUs, func(m *Metadata) *string { return &m.DeidentificationMethod }},
+	{tag{0x0012, 0x0062}, "PatientIdentityRemoved", setByUs, func(m *Metadata) *string { return &m.PatientIdentityRemoved }},
+	{tag{0x0012, 0x0063}, "DeidentificationMethod", setByUs, func(m *Metadata) *string { return &m.DeidentificationMethod }},
+}
+
+// tag is a DICOM attribute tag (group, element), PS3.5 7.1. The reader's
+// own Tag type lives in volume/dicomread, which this package must not
+// import.
+type tag struct{ group, element uint16 }
+
+// MetadataField says where one Metadata field is read from. The DICOM
+// reader (volume/dicomread) fills a Metadata by walking MetadataFields, and
+// Deidentify walks the same table, so that a field cannot be extracted
+// without being de-identified.
+type MetadataField struct {
+	Group, Element uint16                  // the DICOM tag, (Group,Element)
+	Keyword        string                  // its PS3.6 keyword, e.g. "PatientName"
+	Field          func(*Metadata) *string // the field it fills
+}
+
+// MetadataFields returns one row per Metadata field (a fresh slice: the
+// table itself stays private to Deidentify).
+func MetadataFields() []MetadataField {
+	out := make([]MetadataField, len(metaFields))
+	for i, f := range metaFields {
+		out[i] = MetadataField{Group: f.tag.group, Element: f.tag.element, Keyword: f.name, Field: f.field}
+	}
+	return out
 }
 
 // DeidentificationMethod is the text Deidentify writes to (0012,0063).
@@ -175,4 +200,24 @@ func hashUID(key []byte, uid string) string {
 	sum[6] = sum[6]&0x0F | 0x80 // UUID version 8 (custom), RFC 9562
 	sum[8] = sum[8]&0x3F | 0x80 // RFC 4122 variant
 	return "2.25." + new(big.Int).SetBytes(sum).String()
+}
+
+// DisplayName is what a list calls a series: its description, else the
+// study's, else the protocol, else the modality and series number. It is
+// here, beside Metadata, so that the page can name a series it was handed
+// by the import worker without linking the DICOM reader.
+func (m Metadata) DisplayName() string {
+	for _, s := range []string{m.SeriesDescription, m.StudyDescription, m.ProtocolName} {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	mod := strings.TrimSpace(m.Modality)
+	if mod == "" {
+		mod = "CT"
+	}
+	if n := strings.TrimSpace(m.SeriesNumber); n != "" {
+		return mod + " series " + n
+	}
+	return mod + " series"
 }

@@ -18,15 +18,6 @@ func scale(a [3]float64, s float64) [3]float64 { return [3]float64{a[0] * s, a[1
 
 func norm(a [3]float64) float64 { return math.Sqrt(dot(a, a)) }
 
-// unit returns a/|a|, or the zero vector for a zero or non-finite a.
-func unit(a [3]float64) [3]float64 {
-	n := norm(a)
-	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
-		return [3]float64{}
-	}
-	return scale(a, 1/n)
-}
-
 // inverse3 inverts the 3×3 matrix m (rows m[0..2]); ok is false when m is
 // singular.
 func inverse3(m [3][3]float64) (inv [3][3]float64, ok bool) {

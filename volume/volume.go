@@ -5,6 +5,12 @@ import (
 	"math"
 )
 
+// DefaultMaxVoxels bounds the voxels of one volume (all phases): 2^29 int16
+// values, 1 GiB, e.g. 512×512×2048. The DICOM reader refuses headers that
+// claim more before anything is allocated (when its Options.MaxVoxels is
+// 0), and ModelInput refuses model grids larger than it.
+const DefaultMaxVoxels = 1 << 29
+
 // Volume is one CT series as a regular 3D grid of Hounsfield units, with
 // the geometry that places every voxel in patient space (LPS, mm).
 //

@@ -17,6 +17,7 @@ import (
 	"ctlens/model/engine"
 	"ctlens/server/serve"
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 	"ctlens/weights"
 )
 
@@ -365,12 +366,12 @@ func TestSameTextAsCLI(t *testing.T) {
 // largestSeries loads the study's largest series, as the CLI picks it.
 func largestSeries(t *testing.T, path string) *volume.Volume {
 	t.Helper()
-	fsys, closer, err := volume.Open(path)
+	fsys, closer, err := dicomread.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	res, err := volume.Import(context.Background(), fsys, &volume.Options{HeadersOnly: true})
+	res, err := dicomread.Import(context.Background(), fsys, &dicomread.Options{HeadersOnly: true})
 	if err != nil || len(res.Series) == 0 {
 		t.Fatalf("import %s: %v (%d series)", path, err, len(res.Series))
 	}

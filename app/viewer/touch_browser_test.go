@@ -12,7 +12,7 @@ import (
 
 	"ctlens/app/internal/browsertest"
 	"ctlens/app/viewer"
-	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // touchState is what the overlay of one view shows: its slice (1-based,
@@ -63,7 +63,7 @@ func waitState(s *browsertest.Session, view string, ok func(touchState) bool) (t
 // what the page should show after each gesture.
 func sampleSession(t *testing.T) *viewer.Session {
 	t.Helper()
-	res, err := volume.Import(context.Background(), os.DirFS(browsertest.SampleDir()), nil)
+	res, err := dicomread.Import(context.Background(), os.DirFS(browsertest.SampleDir()), nil)
 	if err != nil || len(res.Volumes) == 0 || res.Volumes[0] == nil {
 		t.Fatalf("importing the sample natively: %v", err)
 	}

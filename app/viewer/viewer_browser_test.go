@@ -14,7 +14,7 @@ import (
 
 	"ctlens/app/internal/browsertest"
 	"ctlens/app/viewer"
-	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // waitJS polls a JavaScript boolean expression in the page for up to
@@ -60,7 +60,7 @@ func TestViewerInBrowser(t *testing.T) {
 				strings.Join(s.Console(), "\n"))
 		}
 	}
-	res, err := volume.Import(context.Background(), os.DirFS(browsertest.SampleDir()), nil)
+	res, err := dicomread.Import(context.Background(), os.DirFS(browsertest.SampleDir()), nil)
 	if err != nil || len(res.Volumes) == 0 || res.Volumes[0] == nil {
 		t.Fatalf("importing the sample natively: %v", err)
 	}

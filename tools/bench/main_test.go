@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"ctlens/tools/bench/importbench"
-	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // TestMain lets the test binary play the bench binary's hidden child: run()
@@ -109,12 +109,12 @@ func TestImportTiny(t *testing.T) {
 
 	// The agreed mean must be the volume's own: a check of the reference
 	// that does not go through the bench's child or digest code.
-	fsys, closer, err := volume.Open(rep.Series.Dir)
+	fsys, closer, err := dicomread.Open(rep.Series.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	res, err := volume.Import(context.Background(), fsys, nil)
+	res, err := dicomread.Import(context.Background(), fsys, nil)
 	if err != nil || len(res.Volumes) != 1 {
 		t.Fatalf("import: %v, %d volumes", err, len(res.Volumes))
 	}

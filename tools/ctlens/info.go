@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 func init() {
@@ -78,12 +79,12 @@ func runInfo(args []string) error {
 	if len(paths) != 1 {
 		return errors.New("usage: ctlens info PATH [--json] (a folder, a zip archive or one DICOM file)")
 	}
-	fsys, closer, err := volume.Open(paths[0])
+	fsys, closer, err := dicomread.Open(paths[0])
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
-	res, err := volume.Import(context.Background(), fsys, nil)
+	res, err := dicomread.Import(context.Background(), fsys, nil)
 	if err != nil {
 		return err
 	}
@@ -119,8 +120,8 @@ func runInfo(args []string) error {
 	}
 	for _, e := range res.Errors {
 		kind := "other"
-		var fe *volume.FormatError
-		var ue *volume.UnsupportedError
+		var fe *dicomread.FormatError
+		var ue *dicomread.UnsupportedError
 		switch {
 		case errors.As(e, &fe):
 			kind = "format"
@@ -138,7 +139,7 @@ func runInfo(args []string) error {
 	return nil
 }
 
-func printInfo(w io.Writer, rep infoReport, errs []*volume.FileError) {
+func printInfo(w io.Writer, rep infoReport, errs []*dicomread.FileError) {
 	fmt.Fprintf(w, "%s: %d file(s), %d series, %d file error(s)\n", rep.Path, rep.Files, len(rep.Series), len(rep.Errors))
 	for _, s := range rep.Series {
 		fmt.Fprintf(w, "\n%s\n", s.Name)

@@ -39,7 +39,7 @@ func source() volume.Metadata {
 // ctImage is the CT Image Storage SOP Class.
 const ctImage = "1.2.840.10008.5.1.4.1.1.2"
 
-// evidenceOf is what volume.Import lists for a series of n CT images.
+// evidenceOf is what dicomread.Import lists for a series of n CT images.
 func evidenceOf(n int) []volume.InstanceRef {
 	out := make([]volume.InstanceRef, n)
 	for i := range out {

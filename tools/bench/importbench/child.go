@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // ChildCommand is the hidden subcommand under which a binary built with this
@@ -76,16 +77,16 @@ func vmhwm() uint64 {
 }
 
 // importDir is what the benchmark times for ctlens: open the folder, then
-// volume.Import (header pass, grouping, pixel pass into one int16 buffer).
+// dicomread.Import (header pass, grouping, pixel pass into one int16 buffer).
 // Anything but exactly one clean single-phase volume is an error, so a
 // reader that silently drops files cannot look fast.
 func importDir(ctx context.Context, dir string) (*volume.Volume, error) {
-	fsys, closer, err := volume.Open(dir)
+	fsys, closer, err := dicomread.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer closer.Close()
-	res, err := volume.Import(ctx, fsys, nil)
+	res, err := dicomread.Import(ctx, fsys, nil)
 	if err != nil {
 		return nil, err
 	}

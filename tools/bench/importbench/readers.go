@@ -72,7 +72,7 @@ type reader struct {
 var readers = []reader{
 	{
 		Name: "ctlens", Mem: "rss",
-		How:  "volume.Open + volume.Import in a child process (this binary, re-executed)",
+		How:  "dicomread.Open + dicomread.Import in a child process (this binary, re-executed)",
 		argv: func(e *env, arg string) []string { return append(append([]string{}, e.self...), ChildCommand, arg) },
 	},
 	{

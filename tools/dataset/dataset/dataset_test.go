@@ -19,6 +19,7 @@ import (
 	"ctlens/model/tokenizer"
 	"ctlens/tools/phantom/synth"
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // small is a grid that renders fast; its phantom is 48x48x12.
@@ -190,12 +191,12 @@ func TestVolumeMatchesImport(t *testing.T) {
 	if err := synth.Generate(context.Background(), disk, s.CaseID, 1, synth.Options{Seed: o.Seed, Size: phantom, Findings: specs}, nil); err != nil {
 		t.Fatal(err)
 	}
-	fsys, closer, err := volume.Open(filepath.Join(disk, fmt.Sprintf("case%04d", s.CaseID)))
+	fsys, closer, err := dicomread.Open(filepath.Join(disk, fmt.Sprintf("case%04d", s.CaseID)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	res, err := volume.Import(context.Background(), fsys, nil)
+	res, err := dicomread.Import(context.Background(), fsys, nil)
 	if err != nil || len(res.Volumes) != 1 || res.Volumes[0] == nil {
 		t.Fatalf("import: %v, %d volumes", err, len(res.Volumes))
 	}

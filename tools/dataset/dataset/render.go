@@ -11,11 +11,12 @@ import (
 
 	"ctlens/tools/phantom/synth"
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // Render writes c's series as DICOM into an in-memory zip archive and
 // imports it through volume exactly as the app and `ctlens report` do:
-// volume.Import (header pass, grouping, geometry, Series.Load), the
+// dicomread.Import (header pass, grouping, geometry, Series.Load), the
 // largest series, then volume.ModelInput onto the d×h×w grid with norm.
 // It returns the (d, h, w) model input, w fastest.
 func Render(ctx context.Context, c *synth.Case, d, h, w int, norm volume.Norm) ([]float32, error) {
@@ -39,11 +40,11 @@ func Render(ctx context.Context, c *synth.Case, d, h, w int, norm volume.Norm) (
 	return Import(ctx, zr, c.Name, d, h, w, norm)
 }
 
-// Import reads the DICOM under fsys as `ctlens report` does (volume.Import,
+// Import reads the DICOM under fsys as `ctlens report` does (dicomread.Import,
 // the largest series) and returns its model input on the d×h×w grid. name
 // labels errors.
 func Import(ctx context.Context, fsys fs.FS, name string, d, h, w int, norm volume.Norm) ([]float32, error) {
-	res, err := volume.Import(ctx, fsys, nil)
+	res, err := dicomread.Import(ctx, fsys, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %s: import: %w", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"ctlens/tools/phantom/synth"
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // variants: each alone, and two mixtures.
@@ -48,7 +49,7 @@ func sample(v *volume.Volume, p [3]float64) (mean float64, ok bool) {
 	return mean / float64(n), true
 }
 
-// TestImportEveryVariant imports each variant with volume.Import and
+// TestImportEveryVariant imports each variant with dicomread.Import and
 // compares with the ground truth: one volume per series, the grid of the
 // clean variants exactly, and, for all, organ values read through the
 // importer's geometry. Tilted and uneven series are resampled by the
@@ -72,12 +73,12 @@ func TestImportEveryVariant(t *testing.T) {
 			if vs[synth.Zip] {
 				root = out + ".zip"
 			}
-			fsys, closer, err := volume.Open(root)
+			fsys, closer, err := dicomread.Open(root)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer closer.Close()
-			res, err := volume.Import(context.Background(), fsys, nil)
+			res, err := dicomread.Import(context.Background(), fsys, nil)
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}

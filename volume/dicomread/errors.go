@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ type FormatError struct {
 // Error implements error.
 func (e *FormatError) Error() string { return "invalid DICOM: " + e.Msg }
 
-// UnsupportedError reports valid DICOM that volume does not handle: a
+// UnsupportedError reports valid DICOM that ctlens does not handle: a
 // transfer syntax without a decoder (JPEG-LS, JPEG 2000), colour pixels, an
 // object that is not an image (SR, RTSTRUCT).
 type UnsupportedError struct {
@@ -32,7 +32,9 @@ type FileError struct {
 	Err  error  // wraps a *FormatError or *UnsupportedError
 }
 
-// Error implements error: "volume: PATH: (gggg,eeee) Name: ...".
+// Error implements error: "volume: PATH: (gggg,eeee) Name: ...". The
+// "volume:" prefix predates this package and is kept: callers (the
+// library's import list) strip it by that name.
 func (e *FileError) Error() string {
 	if e.Path == "" {
 		return "volume: " + e.Err.Error()

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // Grouping and geometry of the header pass: files → series → sorted stacks
 // with a regular output grid (PS3.3 C.7.6.2, Image Plane Module).
@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"ctlens/volume"
 )
 
 // Series is one image stack found by the header pass (several stacks when
@@ -21,10 +23,10 @@ type Series struct {
 	// Part numbers the stacks a series was split into (orientation, frame
 	// of reference or size differ), from 1; 0 when it was not split.
 	Part     int
-	Meta     Metadata // of the first file, for display
-	Modality string   // (0008,0060)
-	Rows     int      // of every frame
-	Columns  int      // of every frame
+	Meta     volume.Metadata // of the first file, for display
+	Modality string          // (0008,0060)
+	Rows     int             // of every frame
+	Columns  int             // of every frame
 
 	// Slices[t][k] is the input frame at sorted position k of phase t.
 	Slices [][]SliceRef
@@ -34,11 +36,11 @@ type Series struct {
 	// tilt, uneven or missing slices) and Load interpolates them onto it.
 	Resample bool
 
-	TransferSyntaxes []string // names, of the kept frames
-	PhaseLabels      []string // one per phase when there are several
-	Windows          []Window // the files' own, deduplicated
-	Invert           bool     // MONOCHROME1: the display inverts
-	Warnings         []string // what the header pass found
+	TransferSyntaxes []string        // names, of the kept frames
+	PhaseLabels      []string        // one per phase when there are several
+	Windows          []volume.Window // the files' own, deduplicated
+	Invert           bool            // MONOCHROME1: the display inverts
+	Warnings         []string        // what the header pass found
 
 	headers map[string]*Header
 	src     map[string]opener
@@ -103,16 +105,16 @@ func (s *Series) Files() []string {
 // Instances returns the series' source images in slice order, each once;
 // files without SOP Class or Instance UID are left out (they cannot be
 // referenced).
-func (s *Series) Instances() []InstanceRef {
+func (s *Series) Instances() []volume.InstanceRef {
 	seen := map[string]bool{}
-	var out []InstanceRef
+	var out []volume.InstanceRef
 	for _, p := range s.Files() {
 		h := s.headers[p]
 		if h == nil || h.SOPClassUID == "" || h.SOPInstanceUID == "" || seen[h.SOPInstanceUID] {
 			continue
 		}
 		seen[h.SOPInstanceUID] = true
-		out = append(out, InstanceRef{ClassUID: h.SOPClassUID, InstanceUID: h.SOPInstanceUID})
+		out = append(out, volume.InstanceRef{ClassUID: h.SOPClassUID, InstanceUID: h.SOPInstanceUID})
 	}
 	return out
 }
@@ -431,7 +433,7 @@ func buildSeries(frames []frameRef) *Series {
 				s.TransferSyntaxes = append(s.TransferSyntaxes, f.h.TransferSyntax)
 			}
 			for _, w := range f.h.Windows {
-				if !slices.ContainsFunc(s.Windows, func(x Window) bool { return x.Center == w.Center && x.Width == w.Width }) {
+				if !slices.ContainsFunc(s.Windows, func(x volume.Window) bool { return x.Center == w.Center && x.Width == w.Width }) {
 					s.Windows = append(s.Windows, w)
 				}
 			}

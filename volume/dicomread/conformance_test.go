@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // The third-party conformance files (../shared/testdata/dicom-conformance,
 // read in place, never copied): every lossless variant decodes to exactly
@@ -24,7 +24,7 @@ import (
 // are part of this project's test data), with a hint.
 func conformanceDir(t testing.TB) string {
 	t.Helper()
-	for _, c := range []string{os.Getenv("CTLENS_CONFORMANCE"), "../../shared/testdata/dicom-conformance", "../shared/testdata/dicom-conformance"} {
+	for _, c := range []string{os.Getenv("CTLENS_CONFORMANCE"), "../../../shared/testdata/dicom-conformance", "../../shared/testdata/dicom-conformance"} {
 		if c == "" {
 			continue
 		}

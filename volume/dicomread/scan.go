@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // This file walks the byte structure of a DICOM file (PS3.10 7, PS3.5 7)
 // without interpreting values. It does three things the value parser

@@ -1,4 +1,4 @@
-package volume_test
+package dicomread_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // Import a folder (os.DirFS), a zip archive (archive/zip's Reader is an
@@ -15,14 +16,14 @@ import (
 func Example() {
 	dir := os.Getenv("CTLENS_CONFORMANCE")
 	if dir == "" {
-		dir = "../../shared/testdata/dicom-conformance"
+		dir = "../../../shared/testdata/dicom-conformance"
 	}
-	fsys, closer, err := volume.Open(dir + "/cornerstone3D/CTImage.dcm")
+	fsys, closer, err := dicomread.Open(dir + "/cornerstone3D/CTImage.dcm")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer closer.Close()
-	res, err := volume.Import(context.Background(), fsys, nil)
+	res, err := dicomread.Import(context.Background(), fsys, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // The pixel pass of one file: native or encapsulated Pixel Data (PS3.5 A.4)
 // to Hounsfield units, frame by frame, straight into the caller's buffer.

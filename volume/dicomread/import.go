@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"archive/zip"
@@ -14,16 +14,13 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-)
 
-// DefaultMaxVoxels bounds the voxels of one volume (all phases) when
-// Options.MaxVoxels is 0: 2^29 int16 values, 1 GiB, e.g. 512×512×2048.
-// Headers claiming more are refused before anything is allocated.
-const DefaultMaxVoxels = 1 << 29
+	"ctlens/volume"
+)
 
 // Options tune an import. The zero value is ready to use.
 type Options struct {
-	// MaxVoxels bounds one volume's voxel count (0: DefaultMaxVoxels).
+	// MaxVoxels bounds one volume's voxel count (0: volume.DefaultMaxVoxels).
 	MaxVoxels int64
 	// HeadersOnly stops Import after the header pass (no Volumes).
 	HeadersOnly bool
@@ -38,7 +35,7 @@ type Options struct {
 
 func (o *Options) maxVoxels() int64 {
 	if o == nil || o.MaxVoxels <= 0 {
-		return DefaultMaxVoxels
+		return volume.DefaultMaxVoxels
 	}
 	return o.MaxVoxels
 }
@@ -49,7 +46,7 @@ type Result struct {
 	Series []*Series // in study, series number, UID order
 	// Volumes[i] is the volume of Series[i]; nil when the import stopped
 	// after the headers or the series could not be loaded (see Errors).
-	Volumes []*Volume
+	Volumes []*volume.Volume
 	// Errors lists per-file problems: not DICOM, not an image, truncated,
 	// unsupported transfer syntax... Each is a *FileError; its Path is the
 	// series' Name for a series that could not be loaded at all.
@@ -126,7 +123,7 @@ func Import(ctx context.Context, fsys fs.FS, opt *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Volumes = make([]*Volume, len(res.Series))
+	res.Volumes = make([]*volume.Volume, len(res.Series))
 	if opt != nil && opt.HeadersOnly {
 		return res, nil
 	}

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // Bad input: each case is one broken file in a folder with a good series.
 // The broken file must give one clear, per-file error of the right kind

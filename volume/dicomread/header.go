@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"ctlens/volume"
 )
 
 // Header is what ReadHeader learns from one file without decoding its
@@ -41,14 +43,14 @@ type Header struct {
 	TriggerTime                float64 // (0018,1060) ms
 	AcquisitionTime            string  // (0008,0032) HHMMSS.FFFFFF
 
-	Windows []Window // (0028,1050)/(0028,1051)/(0028,1055), or the frame VOI LUT of enhanced objects
+	Windows []volume.Window // (0028,1050)/(0028,1051)/(0028,1055), or the frame VOI LUT of enhanced objects
 
 	// Frames holds the geometry and value transform of each frame, from
 	// the per-frame and shared functional groups of enhanced objects
 	// (PS3.3 C.7.6.16) or from the top level of single-frame ones.
 	Frames []Frame
 
-	Meta Metadata // study and series description
+	Meta volume.Metadata // study and series description
 
 	// Notes records decisions taken while parsing, such as a missing
 	// Rescale Slope taken as 1.
@@ -102,6 +104,10 @@ func (f *Frame) row() [3]float64 {
 func (f *Frame) col() [3]float64 {
 	return [3]float64{f.Orientation[3], f.Orientation[4], f.Orientation[5]}
 }
+
+// metaFields is volume's metadata table: which tag fills which Metadata
+// field (the same table Deidentify reads).
+var metaFields = volume.MetadataFields()
 
 // tags used by the header pass.
 var (
@@ -193,7 +199,7 @@ func headerFrom(raw *rawFile) (*Header, error) {
 		h.SOPClassUID = raw.mediaSOP
 	}
 	for _, f := range metaFields {
-		*f.field(&h.Meta) = ds.str(f.tag)
+		*f.Field(&h.Meta) = ds.str(Tag{f.Group, f.Element})
 	}
 	for _, f := range []struct {
 		t    Tag
@@ -549,7 +555,7 @@ func (h *Header) readWindows(ds elems) error {
 			h.Notes = append(h.Notes, fmt.Sprintf("(0028,1051) Window Width %v < 1 ignored", w[i]))
 			continue
 		}
-		win := Window{Center: c[i], Width: w[i], Name: fmt.Sprintf("file %d", i+1), Source: SourceHeader}
+		win := volume.Window{Center: c[i], Width: w[i], Name: fmt.Sprintf("file %d", i+1), Source: volume.SourceHeader}
 		if i < len(names) && names[i] != "" {
 			win.Name = names[i]
 		}

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // A small DICOM writer for tests: enough of PS3.10 and PS3.5 to build the
 // synthetic series the geometry, pixel and bad-input tests need, in every

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+
+	"ctlens/volume"
 )
 
 // Load runs the pixel pass: it decodes every slice of s into one int16 HU
@@ -19,7 +21,7 @@ import (
 // tilt, uneven or missing slices) is decoded one phase at a time into a
 // scratch stack and interpolated onto the grid, so the peak is the volume
 // plus one phase of input.
-func (s *Series) Load(ctx context.Context, opt *Options) (*Volume, []*FileError, error) {
+func (s *Series) Load(ctx context.Context, opt *Options) (*volume.Volume, []*FileError, error) {
 	g := s.Grid
 	phases := len(s.Slices)
 	plane := g.Dims[0] * g.Dims[1]
@@ -31,14 +33,14 @@ func (s *Series) Load(ctx context.Context, opt *Options) (*Volume, []*FileError,
 	if s.src == nil {
 		return nil, nil, fmt.Errorf("volume: %s was not made by Scan", s.Name())
 	}
-	v := &Volume{
+	v := &volume.Volume{
 		Dims:             g.Dims,
 		Phases:           phases,
 		Spacing:          g.Spacing,
 		Origin:           g.Origin,
 		Direction:        g.Direction,
 		Voxels:           make([]int16, total),
-		Windows:          append(slices.Clone(s.Windows), Presets...),
+		Windows:          append(slices.Clone(s.Windows), volume.Presets...),
 		Invert:           s.Invert,
 		Meta:             s.Meta,
 		TransferSyntaxes: s.TransferSyntaxes,
@@ -70,7 +72,7 @@ func (s *Series) Load(ctx context.Context, opt *Options) (*Volume, []*FileError,
 		if err := s.decodeAll(ctx, slot, fail, progress, sc); err != nil {
 			return nil, ferrs, err
 		}
-		v.warnClamped(sc)
+		warnClamped(v, sc)
 		return v, ferrs, nil
 	}
 
@@ -98,7 +100,7 @@ func (s *Series) Load(ctx context.Context, opt *Options) (*Volume, []*FileError,
 		}
 		s.resample(in, s.Slices[t], v.Phase(t), planes)
 	}
-	v.warnClamped(sc)
+	warnClamped(v, sc)
 	return v, ferrs, nil
 }
 
@@ -154,7 +156,7 @@ func (s *Series) decodeAll(ctx context.Context, slot func(t, k int) []int16, fai
 // warnClamped counts the voxels at the int16 limits when some stored value
 // could map beyond them (PS3.3 C.11.1 allows any slope and intercept;
 // ctlens keeps HU in int16), and says so.
-func (v *Volume) warnClamped(sc *scratch) {
+func warnClamped(v *volume.Volume, sc *scratch) {
 	if !sc.clamps {
 		return
 	}

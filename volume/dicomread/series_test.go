@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"archive/zip"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"ctlens/volume"
 )
 
 // field is positive over the test stacks so that unsigned pixels hold it.
@@ -66,7 +68,7 @@ func importFS(t *testing.T, fsys fs.FS) *Result {
 }
 
 // only returns the one volume of res, failing on anything else.
-func only(t *testing.T, res *Result) (*Series, *Volume) {
+func only(t *testing.T, res *Result) (*Series, *volume.Volume) {
 	t.Helper()
 	for _, e := range res.Errors {
 		t.Errorf("unexpected file error: %v", e)
@@ -83,7 +85,7 @@ func only(t *testing.T, res *Result) (*Series, *Volume) {
 // padding or the grid's edge were sampled within half a pixel of a slice's
 // border, where the sample is clamped to the edge pixel; they are held to
 // edgeTol instead of tol.
-func checkField(t *testing.T, v *Volume, f linearField, tol float64, edgeTol ...float64) (checked, padded int) {
+func checkField(t *testing.T, v *volume.Volume, f linearField, tol float64, edgeTol ...float64) (checked, padded int) {
 	t.Helper()
 	et := tol
 	if len(edgeTol) > 0 {

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // Third-party oracles on the same files: pydicom (Debian python3-pydicom)
 // for HU values and geometry, dcmdump (dcmtk) and gdcmdump (libgdcm-tools)
@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"ctlens/volume"
 )
 
 // pydicomScript prints, for each file, what pydicom reads: geometry per
@@ -276,3 +278,6 @@ func TestOraclePydicomFiles(t *testing.T) {
 		})
 	}
 }
+
+// statsOf is volume's histogram statistics of a bare voxel slice.
+func statsOf(vox []int16) volume.Stats { return (&volume.Volume{Voxels: vox}).Stats() }

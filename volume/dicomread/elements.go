@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // Typed access to the elements of a data set parsed by suyashkumar/dicom.
 // Every getter distinguishes "absent" from "present but malformed": the

@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // The frame decoders of encapsulated transfer syntaxes (PS3.5 A.4), by the
 // codec name of syntax.go. A syntax whose codec is missing here (JPEG-LS,

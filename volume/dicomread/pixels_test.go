@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"ctlens/volume"
 )
 
 // decodeBytes reads a header and decodes every frame of an in-memory file.
@@ -186,7 +188,7 @@ func TestFrameBoundaries(t *testing.T) {
 }
 
 func TestVoxelLPSRoundTrip(t *testing.T) {
-	v := &Volume{Dims: [3]int{4, 5, 6}, Spacing: [3]float64{0.5, 0.7, 2.5}, Origin: [3]float64{-100, 20, 33}}
+	v := &volume.Volume{Dims: [3]int{4, 5, 6}, Spacing: [3]float64{0.5, 0.7, 2.5}, Origin: [3]float64{-100, 20, 33}}
 	c, s := math.Cos(0.4), math.Sin(0.4)
 	v.Direction = [3][3]float64{{c, s, 0}, {-s, c, 0}, {0, 0, 1}}
 	for _, ijk := range [][3]float64{{0, 0, 0}, {3, 4, 5}, {1.5, -2, 7.25}} {

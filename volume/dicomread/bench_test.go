@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"ctlens/volume"
 )
 
 // BenchmarkImport imports a synthetic 512×512×64 CT series (explicit VR
@@ -33,7 +35,7 @@ func BenchmarkImport(b *testing.B) {
 	}
 	b.SetBytes(total)
 	b.ReportAllocs()
-	var v *Volume
+	var v *volume.Volume
 	for b.Loop() {
 		res, err := Import(context.Background(), fsys, nil)
 		if err != nil || len(res.Errors) > 0 || res.Volumes[0] == nil {

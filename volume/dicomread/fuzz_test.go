@@ -1,4 +1,4 @@
-package volume
+package dicomread
 
 // Fuzz targets for the header and pixel paths. Run briefly in CI:
 //
