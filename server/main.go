@@ -1,10 +1,10 @@
 // Command server serves ctlens on this machine: it builds the app's wasm
-// and the model engine worker's,
+// and its two workers' (the model engine's and the DICOM importer's),
 // makes the sample study and (only when weights/demo is missing) a tiny random
 // model on first run, then serves the PWA, the model and the sample with
 // security headers that keep everything on this origin.
 //
-//	go run ./server [-addr 127.0.0.1:8080] [-weights DIR] [-sample DIR] [-wasm FILE] [-engine-wasm FILE]
+//	go run ./server [-addr 127.0.0.1:8080] [-weights DIR] [-sample DIR] [-wasm FILE] [-engine-wasm FILE] [-import-wasm FILE]
 //
 // Everything it makes goes into the user cache folder (ctlens/ under
 // os.UserCacheDir), so later starts take a second or two.
@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ctlens/server/serve"
@@ -60,6 +61,7 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 		sample   = flags.String("sample", "", "study folder to serve as the built-in sample (default: a synthetic phantom series made once in the cache folder)")
 		wasm     = flags.String("wasm", "", "prebuilt app wasm (default: build ./app/web for js/wasm at start)")
 		engWasm  = flags.String("engine-wasm", "", "prebuilt model worker wasm (default: build ./app/worker for js/wasm at start)")
+		impWasm  = flags.String("import-wasm", "", "prebuilt DICOM import worker wasm (default: build ./app/importer for js/wasm at start)")
 		cache    = flags.String("cache", cacheDefault, "folder for the built wasm, its compressed forms, the sample and the tiny model")
 	)
 	if err := flags.Parse(args); err != nil {
@@ -78,29 +80,37 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 	start := time.Now()
 	root, rootErr := serve.ModuleRoot()
 
-	if *wasm == "" {
+	// The three wasm programs not given prebuilt are built at once.
+	var builds []serve.Program
+	for _, w := range []struct {
+		path *string
+		flag string
+		prog serve.Program
+	}{
+		{wasm, "-wasm", serve.Program{Pkg: serve.AppPkg, Out: "app.wasm"}},
+		{engWasm, "-engine-wasm", serve.Program{Pkg: serve.EnginePkg, Out: "engine.wasm"}},
+		{impWasm, "-import-wasm", serve.Program{Pkg: serve.ImportPkg, Out: "import.wasm"}},
+	} {
+		if *w.path != "" {
+			continue
+		}
 		if rootErr != nil {
-			return fmt.Errorf("%w (or give a prebuilt -wasm)", rootErr)
+			return fmt.Errorf("%w (or give a prebuilt %s)", rootErr, w.flag)
 		}
-		*wasm = filepath.Join(*cache, "app.wasm")
-		t := time.Now()
-		log.Printf("building the app (GOOS=js GOARCH=wasm go build ./app/web)…")
-		if err := serve.BuildWasm(ctx, root, *wasm); err != nil {
-			return err
-		}
-		log.Printf("built %s in %s", *wasm, since(t))
+		*w.path = filepath.Join(*cache, w.prog.Out)
+		builds = append(builds, serve.Program{Pkg: w.prog.Pkg, Out: *w.path})
 	}
-	if *engWasm == "" {
-		if rootErr != nil {
-			return fmt.Errorf("%w (or give a prebuilt -engine-wasm)", rootErr)
-		}
-		*engWasm = filepath.Join(*cache, "engine.wasm")
+	if len(builds) > 0 {
 		t := time.Now()
-		log.Printf("building the model worker (GOOS=js GOARCH=wasm go build ./app/worker)…")
-		if err := serve.BuildEngineWasm(ctx, root, *engWasm); err != nil {
+		var pkgs []string
+		for _, b := range builds {
+			pkgs = append(pkgs, b.Pkg)
+		}
+		log.Printf("building the app and its workers (GOOS=js GOARCH=wasm go build %s)…", strings.Join(pkgs, ", "))
+		if err := serve.BuildPrograms(ctx, root, builds...); err != nil {
 			return err
 		}
-		log.Printf("built %s in %s", *engWasm, since(t))
+		log.Printf("built in %s", since(t))
 	}
 
 	if *weightsF == "" {
@@ -146,7 +156,7 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 
 	t := time.Now()
 	site, err := serve.New(serve.Config{
-		WasmPath: *wasm, EngineWasmPath: *engWasm, CacheDir: filepath.Join(*cache, "wasm"),
+		WasmPath: *wasm, EngineWasmPath: *engWasm, ImportWasmPath: *impWasm, CacheDir: filepath.Join(*cache, "wasm"),
 		WeightsDir: *weightsF, SampleDir: *sample, SampleName: sampleName,
 	})
 	if err != nil {
@@ -157,8 +167,9 @@ func run(ctx context.Context, args []string, ready func(addr string)) error {
 	if st.CompressTime == 0 {
 		how = "compressed forms from the cache"
 	}
-	log.Printf("wasm %.1f MB (brotli %.1f MB, gzip %.1f MB), model worker %.1f MB (brotli %.1f MB); %s; ready in %s; version %s",
-		mb(st.WasmBytes), mb(st.BrotliBytes), mb(st.GzipBytes), mb(st.EngineBytes), mb(st.EngineBrotliBytes), how, since(t), st.Version)
+	log.Printf("wasm %.1f MB (brotli %.1f MB, gzip %.1f MB), model worker %.1f MB (brotli %.1f MB), import worker %.1f MB (brotli %.1f MB); %s; ready in %s; version %s",
+		mb(st.WasmBytes), mb(st.BrotliBytes), mb(st.GzipBytes), mb(st.EngineBytes), mb(st.EngineBrotliBytes),
+		mb(st.ImportBytes), mb(st.ImportBrotliBytes), how, since(t), st.Version)
 
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -21,6 +21,8 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 	write(t, wasm, "\x00asm\x01\x00\x00\x00")
 	engine := filepath.Join(dir, "engine.wasm")
 	write(t, engine, "\x00asm\x01\x00\x00\x00engine")
+	importer := filepath.Join(dir, "import.wasm")
+	write(t, importer, "\x00asm\x01\x00\x00\x00importer")
 	model := filepath.Join(dir, "model")
 	write(t, filepath.Join(model, "manifest.json"), `{"format":"ctlens-weights","version":1,"model":"flag-test"}`)
 	study := filepath.Join(dir, "study")
@@ -30,7 +32,7 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-wasm", wasm, "-engine-wasm", engine, "-weights", model, "-sample", study,
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-wasm", wasm, "-engine-wasm", engine, "-import-wasm", importer, "-weights", model, "-sample", study,
 			"-cache", filepath.Join(dir, "cache")}, func(a string) { addrc <- a })
 	}()
 	var addr string
@@ -48,6 +50,8 @@ func TestServesWhatTheFlagsName(t *testing.T) {
 		"/weights/manifest.json": `"flag-test"`,
 		"/web/engine-worker.js":  `/web/engine.wasm`,
 		"/web/engine.wasm":       "\x00asm\x01\x00\x00\x00engine",
+		"/web/import-worker.js":  `/web/import.wasm`,
+		"/web/import.wasm":       "\x00asm\x01\x00\x00\x00importer",
 	} {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -86,8 +90,9 @@ func TestFlagErrorsAreClear(t *testing.T) {
 	}{
 		{[]string{"stray"}, `unexpected argument "stray"`},
 		{[]string{"-addr", "256.0.0.1:1", "-wasm", "x"}, "-addr 256.0.0.1:1"},
-		{[]string{"-addr", "127.0.0.1:0", "-wasm", "/nonexistent/app.wasm", "-engine-wasm", "/nonexistent/engine.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/app.wasm"},
-		{[]string{"-addr", "127.0.0.1:0", "-wasm", appWasm, "-engine-wasm", "/nonexistent/engine.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/engine.wasm"},
+		{[]string{"-addr", "127.0.0.1:0", "-wasm", "/nonexistent/app.wasm", "-engine-wasm", "/nonexistent/engine.wasm", "-import-wasm", "/nonexistent/import.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/app.wasm"},
+		{[]string{"-addr", "127.0.0.1:0", "-wasm", appWasm, "-engine-wasm", "/nonexistent/engine.wasm", "-import-wasm", "/nonexistent/import.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/engine.wasm"},
+		{[]string{"-addr", "127.0.0.1:0", "-wasm", appWasm, "-engine-wasm", appWasm, "-import-wasm", "/nonexistent/import.wasm", "-weights", t.TempDir(), "-sample", t.TempDir()}, "/nonexistent/import.wasm"},
 	} {
 		err := run(context.Background(), c.args, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

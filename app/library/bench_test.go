@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"ctlens/app/importer/decode"
 	"ctlens/tools/phantom/synth"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkImportSample(b *testing.B) {
 	for b.Loop() {
 		s, _ := memStore(b)
 		last := time.Now()
-		_, err := s.Import(context.Background(), fsys, ImportOptions{Progress: func(p Progress) {
+		_, err := s.Import(context.Background(), decode.Files(fsys, decode.Options{}), ImportOptions{Progress: func(p Progress) {
 			d := time.Since(last)
 			if d > stretch {
 				stretch, at = d, p
@@ -73,7 +74,7 @@ func BenchmarkImportSample(b *testing.B) {
 // BenchmarkLoad reads a stored series back.
 func BenchmarkLoad(b *testing.B) {
 	s, _ := memStore(b)
-	res, err := s.Import(context.Background(), sampleFS(b), ImportOptions{})
+	res, err := s.Import(context.Background(), decode.Files(sampleFS(b), decode.Options{}), ImportOptions{})
 	if err != nil || len(res.Stored) != 1 {
 		b.Fatal(err, res)
 	}

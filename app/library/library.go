@@ -2,18 +2,20 @@
 // folders and zips, the series list with thumbnails and warnings, and
 // storage in IndexedDB through hackpadfs.
 //
-// The storage layer (Store) and the import pipeline (Store.Import) are
-// plain Go over hackpadfs and io/fs, tested natively on hackpadfs' mem
-// file system; Panel is the go-app component, and the *_js.go files bind
-// it to the browser (IndexedDB, File objects, drag and drop, fetch of the
-// sample study).
+// The storage layer (Store) and the import pipeline (Store.Import, which
+// stores what a Decoder reads) are plain Go over hackpadfs, tested
+// natively on hackpadfs' mem file system with app/importer/decode as the
+// Decoder. In the browser the Decoder is the DICOM import worker
+// (app/importer): the page never links the DICOM parser. Panel is the
+// go-app component, and the *_js.go files bind it to the browser
+// (IndexedDB, File objects, drag and drop, fetch of the sample study, the
+// import worker).
 package library
 
 import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,7 +140,7 @@ func (p *Panel) importSample(ctx app.Context) {
 	p.plat.idle()
 	setData("sample-start", perfNow())
 	start := time.Now()
-	fsys, name, err := p.plat.fetchSample(func(done, total int) {
+	dec, name, err := p.plat.fetchSample(func(done, total int) {
 		ctx.Dispatch(func(app.Context) {
 			p.importing = true
 			p.prog = Progress{Stage: "reading", Done: int64(done), Total: int64(total)}
@@ -151,7 +153,7 @@ func (p *Panel) importSample(ctx app.Context) {
 		})
 		return
 	}
-	res := p.runImport(ctx, fsys, ImportOptions{Source: name, Sample: true}, start)
+	res := p.runImport(ctx, dec, ImportOptions{Source: name, Sample: true}, start)
 	if res == nil || len(res.Stored) == 0 {
 		return // offered again next time
 	}
@@ -165,7 +167,7 @@ func (p *Panel) importSample(ctx app.Context) {
 // For the sample study, the time from start (its fetch) to stored is
 // logged and published for tests, before the series is opened, so the
 // viewer's work on it is not counted.
-func (p *Panel) runImport(ctx app.Context, fsys fs.FS, opt ImportOptions, start time.Time) *ImportResult {
+func (p *Panel) runImport(ctx app.Context, dec Decoder, opt ImportOptions, start time.Time) *ImportResult {
 	p.importMu.Lock()
 	defer p.importMu.Unlock()
 	st := p.storeNow()
@@ -182,13 +184,12 @@ func (p *Panel) runImport(ctx app.Context, fsys fs.FS, opt ImportOptions, start 
 		// per file would cost more than the file.
 		if now := time.Now(); now.Sub(last) >= 50*time.Millisecond || pr.Done == pr.Total {
 			last = now
-			f := currentFile(fsys)
-			ctx.Dispatch(func(app.Context) { p.prog, p.file = pr, f })
+			ctx.Dispatch(func(app.Context) { p.prog, p.file = pr, pr.File })
 		}
 	}
 	opt.Yield = st.Yield
 	setData("last-start", perfNow())
-	res, err := st.Import(context.Background(), fsys, opt)
+	res, err := st.Import(context.Background(), dec, opt)
 	setData("last-end", perfNow())
 	if opt.Sample && err == nil && len(res.Stored) > 0 {
 		ms := time.Since(start).Milliseconds()
@@ -231,11 +232,11 @@ func importSummary(res *ImportResult) string {
 }
 
 // importFiles imports files the user picked or dropped.
-func (p *Panel) importFiles(fsys fs.FS, source string) {
+func (p *Panel) importFiles(dec Decoder, source string) {
 	ctx := p.ctx
 	ctx.Async(func() {
 		p.plat.askPersist()
-		p.runImport(ctx, fsys, ImportOptions{Source: source}, time.Now())
+		p.runImport(ctx, dec, ImportOptions{Source: source}, time.Now())
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"path"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/hack-pad/hackpadfs/indexeddb"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"ctlens/app/importer/blobfs"
 	"ctlens/app/internal/jsawait"
 )
 
@@ -88,8 +88,8 @@ type sampleIndex struct {
 }
 
 // fetchSample fetches the sample study from the app's own origin into
-// Blobs (the browser keeps them, not the Go heap).
-func (pl *platform) fetchSample(progress func(done, total int)) (fs.FS, string, error) {
+// Blobs (the browser keeps them, not the Go heap) for the import worker.
+func (pl *platform) fetchSample(progress func(done, total int)) (Decoder, string, error) {
 	fetch := func(u string) (js.Value, error) {
 		resp, err := jsawait.Await(js.Global().Call("fetch", u))
 		if err != nil {
@@ -142,15 +142,7 @@ func (pl *platform) fetchSample(progress func(done, total int)) (fs.FS, string, 
 	if name == "" {
 		name = "sample study"
 	}
-	return newBlobFS(idx.Files, blobs), name, nil
-}
-
-// currentFile is the file an import reads now, when fsys can tell.
-func currentFile(fsys fs.FS) string {
-	if b, ok := fsys.(*blobFS); ok {
-		return b.Last()
-	}
-	return ""
+	return workerDecoder(idx.Files, blobs, name), name, nil
 }
 
 // perfNow is performance.now(), ms since the page started, the clock of
@@ -179,26 +171,33 @@ func (p *Panel) onInput(ctx app.Context, e app.Event) {
 	if !input.Truthy() {
 		return
 	}
+	setData("input-start", perfNow())
 	list := input.Get("files")
-	n := list.Get("length").Int()
-	if n == 0 {
+	if list.Get("length").Int() == 0 {
 		return
-	}
-	var paths []string
-	var blobs []js.Value
-	for i := range n {
-		f := list.Index(i)
-		name := f.Get("webkitRelativePath").String()
-		if name == "" || name == "undefined" {
-			name = f.Get("name").String()
-		}
-		paths = append(paths, name)
-		blobs = append(blobs, f)
 	}
 	// The File objects stay valid; clearing the input lets the same
 	// files be chosen again.
+	files := js.Global().Get("Array").Call("from", list)
 	input.Set("value", "")
-	p.importFiles(newBlobFS(paths, blobs), describe(paths))
+	// The browser built the FileList in this task (for a 500-file folder,
+	// most of 200 ms): the rest runs in tasks of its own.
+	ctx.Async(func() {
+		time.Sleep(time.Millisecond)
+		n := files.Length()
+		paths := make([]string, n)
+		blobs := make([]js.Value, n)
+		for i := range n {
+			f := files.Index(i)
+			name := f.Get("webkitRelativePath").String()
+			if name == "" || name == "undefined" {
+				name = f.Get("name").String()
+			}
+			paths[i], blobs[i] = name, f
+		}
+		source := describe(paths)
+		p.importFiles(workerDecoder(paths, blobs, source), source)
+	})
 }
 
 // describe names what was imported: "IM0001.dcm", "study.zip and 2 more".
@@ -206,7 +205,7 @@ func describe(paths []string) string {
 	if len(paths) == 0 {
 		return "nothing"
 	}
-	first := cleanPath(paths[0])
+	first := blobfs.CleanPath(paths[0])
 	if i := strings.IndexByte(first, '/'); i > 0 {
 		first = first[:i] + "/"
 	}
@@ -312,7 +311,8 @@ func (pl *platform) mount(ctx app.Context, p *Panel) {
 			}
 			if len(paths) > 0 {
 				p.plat.askPersist()
-				p.runImport(ctx, newBlobFS(paths, blobs), ImportOptions{Source: describe(paths)}, time.Now())
+				source := describe(paths)
+				p.runImport(ctx, workerDecoder(paths, blobs, source), ImportOptions{Source: source}, time.Now())
 			}
 		})
 	})
@@ -324,7 +324,7 @@ func walkEntry(en js.Value, paths *[]string, blobs *[]js.Value, problems *[]Skip
 	if en.Get("isFile").Bool() {
 		f, err := jsawait.Await(promise(func(res, rej js.Value) { en.Call("file", res, rej) }))
 		if err != nil {
-			*problems = append(*problems, Skipped{Path: cleanPath(full), Reason: "the browser did not allow reading this file: " + err.Error()})
+			*problems = append(*problems, Skipped{Path: blobfs.CleanPath(full), Reason: "the browser did not allow reading this file: " + err.Error()})
 			return
 		}
 		*paths = append(*paths, full)
@@ -339,7 +339,7 @@ func walkEntry(en js.Value, paths *[]string, blobs *[]js.Value, problems *[]Skip
 		// readEntries returns at most ~100 entries per call.
 		batch, err := jsawait.Await(promise(func(res, rej js.Value) { r.Call("readEntries", res, rej) }))
 		if err != nil {
-			*problems = append(*problems, Skipped{Path: cleanPath(full) + "/", Reason: "the folder could not be read: " + err.Error()})
+			*problems = append(*problems, Skipped{Path: blobfs.CleanPath(full) + "/", Reason: "the folder could not be read: " + err.Error()})
 			return
 		}
 		n := batch.Get("length").Int()

@@ -5,7 +5,6 @@ package library
 import (
 	"context"
 	"errors"
-	"io/fs"
 
 	"github.com/hack-pad/hackpadfs"
 	"github.com/hack-pad/hackpadfs/mem"
@@ -23,14 +22,13 @@ func (platform) mount(app.Context, *Panel)                         {}
 func (platform) dismount()                                         {}
 func (platform) idle()                                             {}
 
-func (platform) fetchSample(func(done, total int)) (fs.FS, string, error) {
+func (platform) fetchSample(func(done, total int)) (Decoder, string, error) {
 	return nil, "", errors.New("the sample study is fetched only in the browser")
 }
 
-func currentFile(fs.FS) string { return "" }
-func logInfo(string)           {}
-func setData(string, any)      {}
-func perfNow() float64         { return 0 }
+func logInfo(string)      {}
+func setData(string, any) {}
+func perfNow() float64    { return 0 }
 
 // onInput reads the browser's File objects; outside one there are none.
 func (p *Panel) onInput(app.Context, app.Event) {}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"ctlens/volume"
@@ -58,12 +57,6 @@ type record struct {
 type chunkRec struct {
 	Bytes int64  `json:"bytes"`
 	CRC   uint32 `json:"crc"`
-}
-
-// Skipped is a file left out of a series, and why, in plain words.
-type Skipped struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
 }
 
 // parseRecord decodes and checks a meta.json; every inconsistency that
@@ -148,7 +141,7 @@ func (r *record) volume() *volume.Volume {
 func newRecord(id string, v *volume.Volume, opt PutOptions, now time.Time) *record {
 	name := opt.Name
 	if name == "" {
-		name = DisplayName(v.Meta)
+		name = v.Meta.DisplayName()
 	}
 	return &record{
 		Version:          recordVersion,
@@ -173,24 +166,6 @@ func newRecord(id string, v *volume.Volume, opt PutOptions, now time.Time) *reco
 		Warnings:         v.Warnings,
 		Skipped:          opt.Skipped,
 	}
-}
-
-// DisplayName is what the list calls a series: its description, else the
-// study's, else the modality and series number.
-func DisplayName(m volume.Metadata) string {
-	for _, s := range []string{m.SeriesDescription, m.StudyDescription, m.ProtocolName} {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	mod := strings.TrimSpace(m.Modality)
-	if mod == "" {
-		mod = "CT"
-	}
-	if n := strings.TrimSpace(m.SeriesNumber); n != "" {
-		return mod + " series " + n
-	}
-	return mod + " series"
 }
 
 // validID accepts the IDs the store makes: "s" and 16 lower-case hex

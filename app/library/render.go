@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"ctlens/app/importer/protocol"
 )
 
 // stageText names an import stage for people.
@@ -62,7 +64,7 @@ func (p *Panel) renderProgress() app.UI {
 	label := stageText[p.prog.Stage]
 	count := fmt.Sprintf("%d / %d files", p.prog.Done, p.prog.Total)
 	if p.prog.Stage == "storing" {
-		count = bytesText(p.prog.Done) + " / " + bytesText(p.prog.Total)
+		count = protocol.BytesText(p.prog.Done) + " / " + protocol.BytesText(p.prog.Total)
 	}
 	if p.prog.Series != "" {
 		label += " · " + p.prog.Series
@@ -129,7 +131,7 @@ func (p *Panel) renderEntry(e Entry) app.UI {
 	if b := strings.TrimSpace(e.Meta.BodyPartExamined); b != "" {
 		info = append(info, b)
 	}
-	info = append(info, bytesText(e.Bytes))
+	info = append(info, protocol.BytesText(e.Bytes))
 	return li.Body(
 		open.OnClick(func(app.Context, app.Event) {
 			ctx := p.ctx
@@ -185,9 +187,9 @@ func (p *Panel) storageText() string {
 	if p.store == nil {
 		return "Storage: opening…"
 	}
-	s := "Storage: library " + bytesText(p.stored)
+	s := "Storage: library " + protocol.BytesText(p.stored)
 	if p.quota > 0 {
-		s += fmt.Sprintf(" · this site uses %s of %s available", bytesText(p.used), bytesText(p.quota))
+		s += fmt.Sprintf(" · this site uses %s of %s available", protocol.BytesText(p.used), protocol.BytesText(p.quota))
 	}
 	if p.persisted {
 		s += " · kept by the browser"

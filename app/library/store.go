@@ -181,7 +181,7 @@ func SeriesID(v *volume.Volume) string {
 
 // PutOptions describe a series being stored.
 type PutOptions struct {
-	Name    string    // shown in the list (default: DisplayName of the metadata)
+	Name    string    // shown in the list (default: the metadata's DisplayName)
 	Source  string    // where it came from, e.g. "3 files dropped", "sample"
 	Sample  bool      // the built-in sample study
 	Skipped []Skipped // files left out, with reasons

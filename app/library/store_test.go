@@ -19,8 +19,11 @@ import (
 	"github.com/hack-pad/hackpadfs"
 	"github.com/hack-pad/hackpadfs/mem"
 
+	"ctlens/app/importer/decode"
+	"ctlens/app/importer/protocol"
 	"ctlens/tools/phantom/synth"
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 // phantomZip renders a small synthetic case into a zip archive.
@@ -54,7 +57,7 @@ func phantomVolume(t testing.TB, seed uint64, variants string) *volume.Volume {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := volume.Import(context.Background(), zr, nil)
+	res, err := dicomread.Import(context.Background(), zr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +135,7 @@ func TestStoreRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.ID != SeriesID(v) || e.Slices() != v.Dims[2] || e.Name != DisplayName(v.Meta) {
+			if e.ID != SeriesID(v) || e.Slices() != v.Dims[2] || e.Name != v.Meta.DisplayName() {
 				t.Errorf("entry %+v", e)
 			}
 			have, he, err := s.Load(context.Background(), e.ID)
@@ -517,7 +520,7 @@ func TestThumbnailAspect(t *testing.T) {
 func FuzzParseRecord(f *testing.F) {
 	s, _ := memStore(f)
 	v := phantomVolume(f, 6, "")
-	e, err := s.Put(context.Background(), v, PutOptions{Skipped: []Skipped{{"a", "b"}}})
+	e, err := s.Put(context.Background(), v, PutOptions{Skipped: []Skipped{{Path: "a", Reason: "b"}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -603,7 +606,7 @@ func TestImport(t *testing.T) {
 		"bomb.zip":         {Data: zipBombBytes(t)},
 	}
 	var stages []string
-	res, err := s.Import(context.Background(), fsys, ImportOptions{Source: "test", Progress: func(p Progress) {
+	res, err := s.Import(context.Background(), decode.Files(fsys, decode.Options{Source: "test"}), ImportOptions{Source: "test", Progress: func(p Progress) {
 		if len(stages) == 0 || stages[len(stages)-1] != p.Stage {
 			stages = append(stages, p.Stage)
 		}
@@ -659,20 +662,12 @@ func TestImport(t *testing.T) {
 
 func TestImportNothing(t *testing.T) {
 	s, _ := memStore(t)
-	res, err := s.Import(context.Background(), fstest.MapFS{}, ImportOptions{Source: "an empty folder"})
+	res, err := s.Import(context.Background(), decode.Files(fstest.MapFS{}, decode.Options{Source: "an empty folder"}), ImportOptions{Source: "an empty folder"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Reason, "no DICOM") {
 		t.Errorf("problems %+v", res.Problems)
-	}
-}
-
-func TestBytesText(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 30: "5.0 GiB", 200 << 20: "200 MiB"} {
-		if have := bytesText(n); have != want {
-			t.Errorf("%d: have %q, want %q", n, have, want)
-		}
 	}
 }
 
@@ -722,5 +717,60 @@ func TestYielder(t *testing.T) {
 	}
 	if d := time.Since(start); d < 5*time.Millisecond {
 		t.Errorf("a Yielder past its budget did not block: 5 calls took %s", d)
+	}
+}
+
+// TestImportDecoderContract: Import stores what a decoder sends in order,
+// refuses a series before the file list, and stops on the decoder's
+// error with what it stored so far.
+func TestImportDecoderContract(t *testing.T) {
+	s, _ := memStore(t)
+	vol := func(seed int16) *volume.Volume {
+		v := &volume.Volume{Dims: [3]int{8, 8, 4}, Phases: 1, Spacing: [3]float64{1, 1, 1},
+			Direction: [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, Meta: volume.Metadata{SeriesDescription: fmt.Sprint("series ", seed)}}
+		v.Voxels = make([]int16, v.Len())
+		for i := range v.Voxels {
+			v.Voxels[i] = seed + int16(i)
+		}
+		return v
+	}
+	stop := errors.New("the worker stopped")
+	script := func(evs ...protocol.Event) Decoder {
+		return func(ctx context.Context, emit func(protocol.Event) error) error {
+			for _, ev := range evs {
+				if ev.Error != "" {
+					return stop
+				}
+				if err := emit(ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	general := []Skipped{{Path: "x.txt", Reason: "not DICOM"}}
+	res, err := s.Import(context.Background(), script(
+		protocol.Event{Progress: &protocol.Progress{Stage: "headers", Done: 1, Total: 3}},
+		protocol.Event{Scanned: &protocol.Scanned{Files: 3, Ignored: []string{"DICOMDIR"}, Problems: general}},
+		protocol.Event{Series: &protocol.Series{Volume: vol(1), Problems: []Skipped{{Path: "IM3", Reason: "truncated"}}}},
+		protocol.Event{Series: &protocol.Series{Problems: []Skipped{{Path: "series 9", Reason: "no slices"}}}},
+		protocol.Event{Error: "x"},
+		protocol.Event{Series: &protocol.Series{Volume: vol(2)}},
+	), ImportOptions{Source: "scripted"})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err %v, want the decoder's", err)
+	}
+	if res == nil || len(res.Stored) != 1 || res.Files != 3 || len(res.Ignored) != 1 || len(res.Problems) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	if e := res.Stored[0]; e.Name != "series 1" || len(e.Skipped) != 2 {
+		t.Errorf("stored %q with skipped %+v, want its own problem and the import's", e.Name, e.Skipped)
+	}
+	if list, _ := s.List(); len(list) != 1 {
+		t.Errorf("the library lists %d series", len(list))
+	}
+	_, err = s.Import(context.Background(), script(protocol.Event{Series: &protocol.Series{Volume: vol(3)}}), ImportOptions{})
+	if !errors.Is(err, errNoScan) {
+		t.Errorf("a series before the file list: err %v", err)
 	}
 }

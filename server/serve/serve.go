@@ -1,7 +1,8 @@
 // Package serve is ctlens' HTTP handler: the go-app PWA (page, app.js,
 // service worker, manifest, local icons and CSS), the app's wasm and the
 // model engine worker's (app/worker, with its script
-// /web/engine-worker.js) precompressed with brotli and gzip, the model directory under
+// /web/engine-worker.js) and the DICOM import worker's (app/importer,
+// /web/import-worker.js) precompressed with brotli and gzip, the model directory under
 // /weights/ and the sample study under /sample/ (with Range and ETag),
 // and the security headers that keep everything on this origin. The
 // command server/ and the browser tests (app/internal/browsertest) both
@@ -39,6 +40,10 @@ type Config struct {
 	// GOARCH=wasm go build ./app/worker), served as /web/engine.wasm.
 	// Required: the assistant runs the model in that worker.
 	EngineWasmPath string
+	// ImportWasmPath is the DICOM import worker's wasm (GOOS=js
+	// GOARCH=wasm go build ./app/importer), served as /web/import.wasm.
+	// Required: the library decodes DICOM in that worker.
+	ImportWasmPath string
 	// CacheDir keeps the wasm's compressed forms, named by its hash, so a
 	// restart with the same wasm does not compress again. "" compresses
 	// in memory at each New.
@@ -60,11 +65,14 @@ type Stats struct {
 	// EngineBytes, EngineGzipBytes, EngineBrotliBytes are the engine
 	// worker's wasm.
 	EngineBytes, EngineGzipBytes, EngineBrotliBytes int
+	// ImportBytes, ImportGzipBytes, ImportBrotliBytes are the import
+	// worker's wasm.
+	ImportBytes, ImportGzipBytes, ImportBrotliBytes int
 	// CompressTime is the time spent compressing; 0 when the compressed
 	// forms came from CacheDir.
 	CompressTime time.Duration
 	// Version is the app version: the first 20 hex digits of the sha256
-	// of both wasm's hashes, fixed per build, so a change to either makes
+	// of the three wasm's hashes, fixed per build, so a change to either makes
 	// a new service worker.
 	Version string
 }
@@ -101,13 +109,18 @@ var staticFiles = map[string]string{
 	// The model engine's Web Worker (it loads /wasm_exec.js and
 	// /web/engine.wasm).
 	"engine-worker.js": "text/javascript; charset=utf-8",
+	// The DICOM import Web Worker (it loads /wasm_exec.js and
+	// /web/import.wasm).
+	"import-worker.js": "text/javascript; charset=utf-8",
 }
 
-// Paths of the engine worker, precached by the service worker like the
-// app's own files.
+// Paths of the workers, precached by the service worker like the app's
+// own files.
 const (
 	EngineWorkerURL = "/web/engine-worker.js"
 	EngineWasmURL   = "/web/engine.wasm"
+	ImportWorkerURL = "/web/import-worker.js"
+	ImportWasmURL   = "/web/import.wasm"
 )
 
 // New builds the site for cfg. It reads (and, unless cached, compresses)
@@ -127,11 +140,18 @@ func New(cfg Config) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the model worker: %w", err)
 	}
-	if wasm.compressTime > 0 || engine.compressTime > 0 {
-		pruneCache(cfg.CacheDir, wasm.hash, engine.hash)
+	if cfg.ImportWasmPath == "" {
+		return nil, errors.New("serve: Config.ImportWasmPath is empty; build the import worker with GOOS=js GOARCH=wasm go build ./app/importer")
 	}
-	both := sha256.Sum256([]byte(wasm.hash + engine.hash))
-	version := hex.EncodeToString(both[:])[:20]
+	imp, err := loadWasm(cfg.ImportWasmPath, cfg.CacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("the import worker: %w", err)
+	}
+	if wasm.compressTime > 0 || engine.compressTime > 0 || imp.compressTime > 0 {
+		pruneCache(cfg.CacheDir, wasm.hash, engine.hash, imp.hash)
+	}
+	all := sha256.Sum256([]byte(wasm.hash + engine.hash + imp.hash))
+	version := hex.EncodeToString(all[:])[:20]
 
 	iconsOnce.Do(func() { icon192, icon512 = iconPNG(192), iconPNG(512) })
 	static := map[string][]byte{
@@ -170,7 +190,7 @@ func New(cfg Config) (*Site, error) {
 		// is not the byte count app.js reads: give it the decoded size.
 		WasmContentLength:     strconv.Itoa(len(wasm.raw)),
 		ServiceWorkerTemplate: string(worker),
-		CacheableResources:    []string{"/web/icon.svg", EngineWorkerURL, EngineWasmURL},
+		CacheableResources:    []string{"/web/icon.svg", EngineWorkerURL, EngineWasmURL, ImportWorkerURL, ImportWasmURL},
 	}
 
 	mux := http.NewServeMux()
@@ -180,6 +200,7 @@ func New(cfg Config) (*Site, error) {
 	mux.HandleFunc("GET /app.wasm", wasm.serve)
 	mux.HandleFunc("GET /goapp.wasm", wasm.serve)
 	mux.HandleFunc("GET "+EngineWasmURL, engine.serve)
+	mux.HandleFunc("GET "+ImportWasmURL, imp.serve)
 	mux.HandleFunc("GET /web/{name}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
 		b, ok := static[name]
@@ -249,7 +270,8 @@ func New(cfg Config) (*Site, error) {
 		stats: Stats{
 			WasmBytes: len(wasm.raw), GzipBytes: len(wasm.gz), BrotliBytes: len(wasm.br),
 			EngineBytes: len(engine.raw), EngineGzipBytes: len(engine.gz), EngineBrotliBytes: len(engine.br),
-			CompressTime: wasm.compressTime + engine.compressTime, Version: version,
+			ImportBytes: len(imp.raw), ImportGzipBytes: len(imp.gz), ImportBrotliBytes: len(imp.br),
+			CompressTime: wasm.compressTime + engine.compressTime + imp.compressTime, Version: version,
 		},
 	}, nil
 }

@@ -28,13 +28,14 @@ import (
 // fixture is a site over a fake wasm, a model directory with a manifest
 // and a sample study with a subfolder and a hidden file.
 type fixture struct {
-	site    *Site
-	wasm    []byte
-	engine  []byte // the engine worker's wasm
-	shard   []byte
-	weights string
-	sample  string
-	outside string // a file beside the served folders, never to be served
+	site     *Site
+	wasm     []byte
+	engine   []byte // the engine worker's wasm
+	importer []byte // the import worker's wasm
+	shard    []byte
+	weights  string
+	sample   string
+	outside  string // a file beside the served folders, never to be served
 }
 
 // sharedCache keeps the fixture wasm's compressed forms across tests
@@ -75,6 +76,12 @@ func newFixture(t *testing.T, cacheDir string) *fixture {
 	}
 	enginePath := filepath.Join(dir, "engine.wasm")
 	must(t, os.WriteFile(enginePath, f.engine, 0o644))
+	f.importer = []byte("\x00asm\x01\x00\x00\x00")
+	for i := 0; i < 30_000; i++ {
+		f.importer = append(f.importer, byte(rng.IntN(8)), byte(i), 'i')
+	}
+	importPath := filepath.Join(dir, "import.wasm")
+	must(t, os.WriteFile(importPath, f.importer, 0o644))
 
 	f.weights = filepath.Join(dir, "model")
 	must(t, os.MkdirAll(f.weights, 0o755))
@@ -99,7 +106,7 @@ func newFixture(t *testing.T, cacheDir string) *fixture {
 	must(t, os.Symlink(f.outside, filepath.Join(f.sample, "link.dcm")))
 	must(t, os.Symlink(f.outside, filepath.Join(f.weights, "link.bin")))
 
-	f.site, err = New(Config{WasmPath: wasmPath, EngineWasmPath: enginePath, CacheDir: cacheDir, WeightsDir: f.weights, SampleDir: f.sample, SampleName: "Fixture study"})
+	f.site, err = New(Config{WasmPath: wasmPath, EngineWasmPath: enginePath, ImportWasmPath: importPath, CacheDir: cacheDir, WeightsDir: f.weights, SampleDir: f.sample, SampleName: "Fixture study"})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -139,7 +146,7 @@ func TestWasmPrecompressed(t *testing.T) {
 	for _, w := range []struct {
 		path string
 		raw  []byte
-	}{{"/web/app.wasm", f.wasm}, {"/web/engine.wasm", f.engine}} {
+	}{{"/web/app.wasm", f.wasm}, {"/web/engine.wasm", f.engine}, {"/web/import.wasm", f.importer}} {
 		checkPrecompressed(t, f.site, w.path, w.raw, decode)
 	}
 	// app.js is told the decoded size: the compressed Content-Length
@@ -217,8 +224,8 @@ func TestWasmCompressedOnceAndCached(t *testing.T) {
 		t.Errorf("first New reports no compression time")
 	}
 	ents, _ := os.ReadDir(cache)
-	if len(ents) != 4 {
-		t.Errorf("cache holds %d files, want the .gz and the .br of both wasm", len(ents))
+	if len(ents) != 6 {
+		t.Errorf("cache holds %d files, want the .gz and the .br of the three wasm", len(ents))
 	}
 	b := newFixture(t, cache)
 	if b.site.Stats().CompressTime != 0 {
@@ -244,9 +251,16 @@ func TestNotAWasm(t *testing.T) {
 	if _, err := New(Config{WasmPath: writeWasm(t)}); err == nil || !strings.Contains(err.Error(), "EngineWasmPath") {
 		t.Errorf("New without the engine worker's wasm: err %v", err)
 	}
-	_, err = New(Config{WasmPath: writeWasm(t), EngineWasmPath: p})
+	_, err = New(Config{WasmPath: writeWasm(t), EngineWasmPath: p, ImportWasmPath: writeWasm(t)})
 	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "model worker") {
 		t.Errorf("New over a non-wasm engine: err %v, want one naming the model worker and %s", err, p)
+	}
+	if _, err := New(Config{WasmPath: writeWasm(t), EngineWasmPath: writeWasm(t)}); err == nil || !strings.Contains(err.Error(), "ImportWasmPath") {
+		t.Errorf("New without the import worker's wasm: err %v", err)
+	}
+	_, err = New(Config{WasmPath: writeWasm(t), EngineWasmPath: writeWasm(t), ImportWasmPath: p})
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "import worker") {
+		t.Errorf("New over a non-wasm importer: err %v, want one naming the import worker and %s", err, p)
 	}
 }
 
@@ -342,7 +356,7 @@ func TestSampleIndexListsTheStudy(t *testing.T) {
 	}
 	// An empty study folder is an error that names it.
 	empty := t.TempDir()
-	_, err := New(Config{WasmPath: writeWasm(t), EngineWasmPath: writeWasm(t), SampleDir: empty})
+	_, err := New(Config{WasmPath: writeWasm(t), EngineWasmPath: writeWasm(t), ImportWasmPath: writeWasm(t), SampleDir: empty})
 	if err == nil || !strings.Contains(err.Error(), empty) {
 		t.Errorf("empty sample folder: err %v", err)
 	}
@@ -356,7 +370,7 @@ func writeWasm(t *testing.T) string {
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	f := newFixture(t, "")
-	for _, p := range []string{"/", "/study/abc", "/web/app.wasm", "/web/engine.wasm", "/web/engine-worker.js", "/app-worker.js", "/app.js", "/wasm_exec.js",
+	for _, p := range []string{"/", "/study/abc", "/web/app.wasm", "/web/engine.wasm", "/web/engine-worker.js", "/web/import.wasm", "/web/import-worker.js", "/app-worker.js", "/app.js", "/wasm_exec.js",
 		"/manifest.webmanifest", "/web/ctlens.css", "/web/icon-192.png", "/weights/manifest.json",
 		"/sample/index.json", "/sample/IM0001.dcm", "/missing/page", "/weights/nope"} {
 		rec := get(f.site, p, "Accept-Encoding", "br")
@@ -496,10 +510,10 @@ func TestIconsAreSquarePNGs(t *testing.T) {
 
 func TestCachePrunedToRecentBuilds(t *testing.T) {
 	dir := t.TempDir()
-	// Nine older wasm files' compressed forms, oldest first.
+	// Twelve older wasm files' compressed forms, oldest first.
 	var old []string
-	for i := 0; i < 9; i++ {
-		h := strings.Repeat(strconv.Itoa(i), 64)
+	for i := 0; i < 12; i++ {
+		h := fmt.Sprintf("%064d", i)
 		old = append(old, h)
 		for _, ext := range []string{".gz6", ".br7"} {
 			p := filepath.Join(dir, h+ext)
@@ -508,50 +522,53 @@ func TestCachePrunedToRecentBuilds(t *testing.T) {
 			must(t, os.Chtimes(p, tm, tm))
 		}
 	}
-	newFixture(t, dir) // compresses the fixture's two wasm: a new build
+	newFixture(t, dir) // compresses the fixture's three wasm: a new build
 	ents, _ := os.ReadDir(dir)
 	kept := map[string]bool{}
 	for _, e := range ents {
 		kept[e.Name()[:64]] = true
 	}
-	// A build is two wasm (the app's and the engine worker's).
-	if len(kept) != 2*keepBuilds {
-		t.Errorf("%d wasm kept, want %d: %v", len(kept), 2*keepBuilds, kept)
+	// A build is three wasm (the app's and its two workers').
+	if len(kept) != 3*keepBuilds {
+		t.Errorf("%d wasm kept, want %d: %v", len(kept), 3*keepBuilds, kept)
 	}
 	for i, h := range old {
-		if want := i >= len(old)-2*(keepBuilds-1); kept[h] != want {
+		if want := i >= len(old)-3*(keepBuilds-1); kept[h] != want {
 			t.Errorf("build %d (age rank %d): kept %v, want %v", i, len(old)-i, kept[h], want)
 		}
 	}
 }
 
-// TestEngineWorkerServed: the model worker's script is JavaScript that
-// loads wasm_exec.js and the engine's wasm from this origin, both are
+// TestEngineWorkerServed: both workers' scripts are JavaScript that
+// loads wasm_exec.js and the worker's wasm from this origin, all are
 // precached by the service worker, and the version (the service worker's
-// cache name) changes when only the engine's wasm does.
+// cache name) changes when only one worker's wasm does.
 func TestEngineWorkerServed(t *testing.T) {
 	f := newFixture(t, "")
-	rec := get(f.site, EngineWorkerURL)
-	if rec.Code != 200 {
-		t.Fatalf("GET %s: %d", EngineWorkerURL, rec.Code)
-	}
-	if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
-		t.Errorf("%s: Content-Type %q", EngineWorkerURL, ct)
-	}
-	js := rec.Body.String()
-	for _, want := range []string{`importScripts(self.origin + "/wasm_exec.js")`, `fetch(self.origin + "` + EngineWasmURL + `")`, "instantiateStreaming", "__ctlensPending"} {
-		if !strings.Contains(js, want) {
-			t.Errorf("%s lacks %s", EngineWorkerURL, want)
+	for _, c := range [][2]string{{EngineWorkerURL, EngineWasmURL}, {ImportWorkerURL, ImportWasmURL}} {
+		script, wasm := c[0], c[1]
+		rec := get(f.site, script)
+		if rec.Code != 200 {
+			t.Fatalf("GET %s: %d", script, rec.Code)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", script, ct)
+		}
+		js := rec.Body.String()
+		for _, want := range []string{`importScripts(self.origin + "/wasm_exec.js")`, `fetch(self.origin + "` + wasm + `")`, "instantiateStreaming", "__ctlensPending"} {
+			if !strings.Contains(js, want) {
+				t.Errorf("%s lacks %s", script, want)
+			}
+		}
+		if etag := rec.Header().Get("ETag"); etag != `"`+f.site.Stats().Version+`"` {
+			t.Errorf("%s: ETag %s, want the version", script, etag)
+		}
+		if rec := get(f.site, script, "If-None-Match", rec.Header().Get("ETag")); rec.Code != http.StatusNotModified {
+			t.Errorf("%s If-None-Match: %d, want 304", script, rec.Code)
 		}
 	}
-	if etag := rec.Header().Get("ETag"); etag != `"`+f.site.Stats().Version+`"` {
-		t.Errorf("%s: ETag %s, want the version", EngineWorkerURL, etag)
-	}
-	if rec := get(f.site, EngineWorkerURL, "If-None-Match", rec.Header().Get("ETag")); rec.Code != http.StatusNotModified {
-		t.Errorf("%s If-None-Match: %d, want 304", EngineWorkerURL, rec.Code)
-	}
 	w := get(f.site, "/app-worker.js").Body.String()
-	for _, u := range []string{EngineWorkerURL, EngineWasmURL} {
+	for _, u := range []string{EngineWorkerURL, EngineWasmURL, ImportWorkerURL, ImportWasmURL} {
 		if !strings.Contains(w, `"`+u+`"`) {
 			t.Errorf("the service worker does not precache %s", u)
 		}
@@ -562,11 +579,23 @@ func TestEngineWorkerServed(t *testing.T) {
 	app, eng := filepath.Join(dir, "app.wasm"), filepath.Join(dir, "engine.wasm")
 	must(t, os.WriteFile(app, f.wasm, 0o644))
 	must(t, os.WriteFile(eng, append(append([]byte(nil), f.engine...), 1), 0o644))
-	other, err := New(Config{WasmPath: app, EngineWasmPath: eng, CacheDir: sharedCache})
+	imp := filepath.Join(dir, "import.wasm")
+	must(t, os.WriteFile(imp, f.importer, 0o644))
+	other, err := New(Config{WasmPath: app, EngineWasmPath: eng, ImportWasmPath: imp, CacheDir: sharedCache})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if other.Stats().Version == f.site.Stats().Version {
 		t.Errorf("the version %s did not change with the engine's wasm", other.Stats().Version)
+	}
+	// And with another importer.
+	must(t, os.WriteFile(eng, f.engine, 0o644))
+	must(t, os.WriteFile(imp, append(append([]byte(nil), f.importer...), 1), 0o644))
+	third, err := New(Config{WasmPath: app, EngineWasmPath: eng, ImportWasmPath: imp, CacheDir: sharedCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Stats().Version == f.site.Stats().Version {
+		t.Errorf("the version %s did not change with the importer's wasm", third.Stats().Version)
 	}
 }

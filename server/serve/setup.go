@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"ctlens/tools/phantom/synth"
 	"ctlens/weights"
@@ -32,16 +33,28 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// BuildWasm builds the app (./app/web) for js/wasm into out. go build's
-// own cache makes a rebuild with no source change take about a second.
-func BuildWasm(ctx context.Context, root, out string) error {
-	return buildJS(ctx, root, "./app/web", out)
-}
+// Program is one js/wasm program to build: a package and its output.
+type Program struct{ Pkg, Out string }
 
-// BuildEngineWasm builds the model engine's Web Worker (./app/worker)
-// for js/wasm into out.
-func BuildEngineWasm(ctx context.Context, root, out string) error {
-	return buildJS(ctx, root, "./app/worker", out)
+// The site's three programs.
+const (
+	AppPkg    = "./app/web"
+	EnginePkg = "./app/worker"
+	ImportPkg = "./app/importer"
+)
+
+// BuildPrograms builds progs at the same time: the compile is parallel
+// within one build, but each link is single-threaded and a cold build of
+// the three one after another took minutes. The first error is
+// returned, after every build has ended.
+func BuildPrograms(ctx context.Context, root string, progs ...Program) error {
+	errs := make([]error, len(progs))
+	var wg sync.WaitGroup
+	for i, p := range progs {
+		wg.Go(func() { errs[i] = buildJS(ctx, root, p.Pkg, p.Out) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func buildJS(ctx context.Context, root, pkg, out string) error {

@@ -109,7 +109,7 @@ const keepBuilds = 4
 
 // pruneCache deletes the compressed forms of all but the keepBuilds most
 // recent builds (current included), a build being len(current) wasm
-// files (the app's and the engine worker's). Errors are ignored: the
+// files (the app's and its two workers'). Errors are ignored: the
 // cache only saves time.
 func pruneCache(dir string, current ...string) {
 	if dir == "" {

@@ -1,7 +1,7 @@
 //go:build !js
 
 // Package browsertest runs the real app in headless Chromium from go test:
-// it builds the wasm (the app's and the model worker's) once per test
+// it builds the wasm (the app's and its two workers') once per test
 // process, serves them with the server's own handler (server/serve) on a
 // loopback port, and drives a fresh
 // Chromium (WebGPU on SwiftShader) through chromedp.
@@ -102,6 +102,7 @@ var site struct {
 	handlers map[[2]string]*serve.Site
 	wasm     string
 	engine   string // the model engine worker's wasm
+	importer string // the DICOM import worker's wasm
 	model    string
 	sample   string
 	stats    serve.Stats
@@ -119,11 +120,10 @@ func setup() {
 	}
 	ctx := context.Background()
 	site.wasm = filepath.Join(site.dir, "app.wasm")
-	if site.err = serve.BuildWasm(ctx, site.root, site.wasm); site.err != nil {
-		return
-	}
 	site.engine = filepath.Join(site.dir, "engine.wasm")
-	if site.err = serve.BuildEngineWasm(ctx, site.root, site.engine); site.err != nil {
+	site.importer = filepath.Join(site.dir, "import.wasm")
+	if site.err = serve.BuildPrograms(ctx, site.root, serve.Program{Pkg: serve.AppPkg, Out: site.wasm},
+		serve.Program{Pkg: serve.EnginePkg, Out: site.engine}, serve.Program{Pkg: serve.ImportPkg, Out: site.importer}); site.err != nil {
 		return
 	}
 	site.model = filepath.Join(site.dir, "model")
@@ -169,7 +169,7 @@ func handlerFor(weights, sample string) (*serve.Site, error) {
 	if cache != "" {
 		cache = filepath.Join(cache, "ctlens", "wasm")
 	}
-	h, err := serve.New(serve.Config{WasmPath: site.wasm, EngineWasmPath: site.engine, CacheDir: cache, WeightsDir: weights, SampleDir: sample,
+	h, err := serve.New(serve.Config{WasmPath: site.wasm, EngineWasmPath: site.engine, ImportWasmPath: site.importer, CacheDir: cache, WeightsDir: weights, SampleDir: sample,
 		SampleName: "Sample: synthetic chest CT (phantom)"})
 	if err != nil {
 		return nil, err

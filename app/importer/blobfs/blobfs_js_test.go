@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package library
+package blobfs
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func TestBlobFS(t *testing.T) {
 		paths = append(paths, name)
 		blobs = append(blobs, blobOf(files[p]))
 	}
-	fsys := newBlobFS(paths, blobs)
+	fsys := New(paths, blobs)
 	if err := fstest.TestFS(fsys, "a.dcm", "a (2).dcm", "dir/b.dcm", "dir/sub/c.dcm", "abs/d.dcm", "win/style/e.zip"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 //go:build js && wasm
 
-package library
+// Package blobfs is a read-only io/fs.FS over JavaScript Blobs, so that
+// the import worker (app/importer) reads the File objects the page posts
+// it (a picker's or a drop's, or the fetched sample study) like files on
+// disk.
+package blobfs
 
 import (
 	"errors"
@@ -17,12 +21,12 @@ import (
 	"ctlens/app/internal/jsawait"
 )
 
-// blobFS is a read-only io/fs.FS over JavaScript Blobs (File objects the
-// user picked or dropped, or fetched responses), so that volume can read
+// FS is a read-only io/fs.FS over JavaScript Blobs (File objects the
+// user picked or dropped, or fetched responses), so that dicomread can read
 // them like files on disk. Reads are ranged (Blob.slice().arrayBuffer()),
 // awaited off the UI goroutine, and served from a window of readAhead
 // bytes, so a 500-file study never sits in memory twice.
-type blobFS struct {
+type FS struct {
 	files map[string]*blobEntry    // by slash path, no leading "/"
 	dirs  map[string][]fs.DirEntry // by folder path, "." the root
 
@@ -42,13 +46,13 @@ type blobEntry struct {
 // must not each cost one.
 const readAhead = 1 << 20
 
-// newBlobFS builds the tree from (path, blob) pairs; a path met twice
+// New builds the tree from (path, blob) pairs; a path met twice
 // gets " (2)" before its extension, since two dropped folders may hold
 // files of the same name.
-func newBlobFS(paths []string, blobs []js.Value) *blobFS {
-	f := &blobFS{files: map[string]*blobEntry{}, dirs: map[string][]fs.DirEntry{".": nil}}
+func New(paths []string, blobs []js.Value) *FS {
+	f := &FS{files: map[string]*blobEntry{}, dirs: map[string][]fs.DirEntry{".": nil}}
 	for i, p := range paths {
-		p = cleanPath(p)
+		p = CleanPath(p)
 		if p == "" {
 			continue
 		}
@@ -70,8 +74,8 @@ func newBlobFS(paths []string, blobs []js.Value) *blobFS {
 	return f
 }
 
-// cleanPath makes a browser path ("/a/b.dcm", "a\\b") an fs.FS one.
-func cleanPath(p string) string {
+// CleanPath makes a browser path ("/a/b.dcm", "a\\b") an fs.FS one.
+func CleanPath(p string) string {
 	p = strings.ReplaceAll(p, "\\", "/")
 	p = path.Clean("/" + p)
 	p = strings.TrimPrefix(p, "/")
@@ -81,7 +85,7 @@ func cleanPath(p string) string {
 	return p
 }
 
-func (f *blobFS) addDirs(p string, info fs.FileInfo) {
+func (f *FS) addDirs(p string, info fs.FileInfo) {
 	dir := path.Dir(p)
 	f.dirs[dir] = append(f.dirs[dir], fs.FileInfoToDirEntry(info))
 	for d := dir; d != "."; d = path.Dir(d) {
@@ -93,7 +97,7 @@ func (f *blobFS) addDirs(p string, info fs.FileInfo) {
 	}
 }
 
-func (f *blobFS) hasDirEntry(dir, name string) bool {
+func (f *FS) hasDirEntry(dir, name string) bool {
 	for _, e := range f.dirs[dir] {
 		if e.Name() == name {
 			return true
@@ -103,7 +107,7 @@ func (f *blobFS) hasDirEntry(dir, name string) bool {
 }
 
 // Open opens a file or folder.
-func (f *blobFS) Open(name string) (fs.File, error) {
+func (f *FS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
@@ -120,7 +124,7 @@ func (f *blobFS) Open(name string) (fs.File, error) {
 }
 
 // ReadDir lists a folder.
-func (f *blobFS) ReadDir(name string) ([]fs.DirEntry, error) {
+func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	ents, ok := f.dirs[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
@@ -129,7 +133,7 @@ func (f *blobFS) ReadDir(name string) ([]fs.DirEntry, error) {
 }
 
 // Last is the file opened last.
-func (f *blobFS) Last() string {
+func (f *FS) Last() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.last
@@ -179,7 +183,7 @@ func (d *blobDir) ReadDir(n int) ([]fs.DirEntry, error) {
 }
 
 // blobFile reads one Blob; it implements io.ReaderAt and io.Seeker, as
-// volume needs for zip archives.
+// dicomread needs for zip archives.
 type blobFile struct {
 	e   *blobEntry
 	off int64
