@@ -124,6 +124,39 @@ func (r *Renderer) dropVolume() {
 	r.views = map[string]*target{}
 }
 
+// GPUUse is what a Renderer holds on the GPU, in bytes.
+type GPUUse struct {
+	// Volume is the volume's slab buffers: 2 bytes a voxel (int16), each
+	// slab rounded up to 4 bytes.
+	Volume uint64
+	// Slabs is how many buffers the volume is split into, set by the
+	// device's storage binding limit, BindingLimit.
+	Slabs        int
+	BindingLimit uint64
+	// Total adds the transfer function, the heat map and each view's
+	// uniform and pixels to Volume (the device's own staging buffers for
+	// readback are not counted).
+	Total uint64
+}
+
+// GPUUse reports what r holds on the GPU now.
+func (r *Renderer) GPUUse() GPUUse {
+	u := GPUUse{Slabs: r.layout.Slabs, BindingLimit: r.d.Info().Limits.MaxStorageBufferBindingSize}
+	for _, b := range r.slabs {
+		if b != r.dummy {
+			u.Volume += b.Size()
+		}
+	}
+	u.Total = u.Volume + r.dummy.Size() + r.lut.Size()
+	if r.heat != r.dummy {
+		u.Total += r.heat.Size()
+	}
+	for _, t := range r.views {
+		u.Total += t.out.Size() + t.params.Size()
+	}
+	return u
+}
+
 // SetHeat sets the heat map's token colours (RGBA8, see mpr.wgsl); nil
 // removes it.
 func (r *Renderer) SetHeat(colours []uint32) error {

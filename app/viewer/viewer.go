@@ -274,6 +274,10 @@ type renderLoop struct {
 	kick    chan struct{}
 	// show puts a drawn frame on screen (blit; tests record instead).
 	show func(view string, img []byte, w, h int)
+	// gpu is told what the Renderer holds on the GPU when that changes
+	// (publishGPU).
+	gpu     func(GPUUse)
+	lastUse GPUUse
 
 	// What the loop last applied, to redo on a new device after a loss
 	// (touched by the loop's goroutine only).
@@ -285,7 +289,7 @@ type renderLoop struct {
 }
 
 func newRenderLoop() *renderLoop {
-	return &renderLoop{frames: map[string]frame{}, lastFrames: map[string]frame{}, kick: make(chan struct{}, 1), show: blit}
+	return &renderLoop{frames: map[string]frame{}, lastFrames: map[string]frame{}, kick: make(chan struct{}, 1), show: blit, gpu: publishGPU}
 }
 
 func (l *renderLoop) wake() {
@@ -418,6 +422,7 @@ func (l *renderLoop) session(ctx context.Context, status func(string)) error {
 				status(err.Error())
 			}
 		}
+		l.publish(r)
 		if !haveVol {
 			continue
 		}
@@ -465,7 +470,31 @@ func (l *renderLoop) session(ctx context.Context, status func(string)) error {
 			}
 			l.show(name, img, w, h)
 		}
+		l.publish(r)
 	}
+}
+
+// publish hands r's GPU use to l.gpu when it changed.
+func (l *renderLoop) publish(r *Renderer) {
+	if u := r.GPUUse(); u != l.lastUse && l.gpu != nil {
+		l.lastUse = u
+		l.gpu(u)
+	}
+}
+
+// publishGPU shows what the viewer holds on the GPU in #viewer's
+// data-gpu-* attributes, for tests and the curious (the volume must sit
+// there once, at 2 bytes a voxel).
+func publishGPU(u GPUUse) {
+	el := app.Window().GetElementByID("viewer")
+	if !el.Truthy() {
+		return
+	}
+	ds := el.Get("dataset")
+	ds.Set("gpuVolumeBytes", fmt.Sprint(u.Volume))
+	ds.Set("gpuSlabs", fmt.Sprint(u.Slabs))
+	ds.Set("gpuBindingLimit", fmt.Sprint(u.BindingLimit))
+	ds.Set("gpuBytes", fmt.Sprint(u.Total))
 }
 
 // blit puts RGBA pixels into view name's canvas, sizing the canvas to the
