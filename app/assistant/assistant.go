@@ -42,6 +42,12 @@ const (
 	msgNoWebGPU   = "This browser has no WebGPU. Try Chrome or Edge, or run on the CPU (slower)."
 	msgDeviceLost = "The GPU was reset; the model is reloading."
 	msgCPUSlow    = "The CPU backend is slow: a report takes a while."
+	// msgRestarting stands while a new model worker opens the model and
+	// loads it again (from the cache), msgRestarted once it has.
+	msgRestarting = "The model worker is restarting; the model reloads from this device's cache."
+	msgRestarted  = "The model worker was restarted and the model reloaded. Nothing was lost."
+	// msgRestartOffer follows why the worker stopped.
+	msgRestartOffer = "Restart it to go on: the model reloads from this device's cache, and the report and answers here stay."
 )
 
 // maxLostRetries bounds reloads after device losses in a row: a GPU that
@@ -79,6 +85,13 @@ type Panel struct {
 	lostCount int    // device losses recovered from
 	// lostRetries counts reloads in a row that lost the device again.
 	lostRetries int
+	// workerDead says why the model worker stopped (its Go program ended,
+	// or it could not start): "" while it runs. The panel then offers a
+	// restart: a new worker, and the model loaded again when
+	// reloadOnRestart (it was loaded or loading when the worker stopped).
+	workerDead      string
+	reloadOnRestart bool
+	restarts        int // workers restarted
 
 	// The series and the last generation.
 	series     string // the series on screen ("" none)
@@ -139,9 +152,7 @@ func (p *Panel) OnMount(ctx app.Context) {
 	}
 	p.followSeries()
 	ctx.Handle(state.ActionSeriesOpened, func(ctx app.Context, a app.Action) { p.followSeries() })
-	p.eng = startEngine(func(reason string) {
-		ctx.Dispatch(func(ctx app.Context) { p.onDeviceLost(ctx, reason) })
-	})
+	p.connect(ctx)
 	p.eng.call(&protocol.Open{Source: protocol.SourceBuiltIn}, nil, func(m protocol.Message) {
 		ctx.Dispatch(func(app.Context) {
 			switch m := m.(type) {
@@ -151,6 +162,71 @@ func (p *Panel) OnMount(ctx app.Context) {
 				}
 			case *protocol.Error:
 				p.infoErr = m.Message
+			}
+		})
+	})
+}
+
+// connect takes the page's model worker (a new one when the last one
+// stopped) and follows its device losses and its death.
+func (p *Panel) connect(ctx app.Context) {
+	p.eng = startEngine(func(reason string) {
+		ctx.Dispatch(func(ctx app.Context) { p.onDeviceLost(ctx, reason) })
+	}, func(reason string) {
+		ctx.Dispatch(func(ctx app.Context) { p.onWorkerDead(reason) })
+	})
+}
+
+// onWorkerDead takes the news that the model worker stopped: every
+// request it had fails next (their handlers leave this message standing),
+// and the panel offers a restart instead of staying dead.
+func (p *Panel) onWorkerDead(reason string) {
+	p.workerDead = reason
+	p.reloadOnRestart = p.card != nil && (p.loaded || p.loading || p.reloadOnRestart)
+	p.loaded = false
+	p.message = ""
+}
+
+// onRestart starts a new model worker, has it open the model the card
+// showed (the built-in one, or the folder still picked) and, when one was
+// loaded, load it again: the weights come from the cache. The report and
+// the answers on screen stay.
+func (p *Panel) onRestart(ctx app.Context, e app.Event) {
+	if p.workerDead == "" {
+		return
+	}
+	ctx = p.mctx
+	p.workerDead, p.restarts = "", p.restarts+1
+	p.loaded, p.loading, p.busy, p.streaming = false, false, false, false
+	p.message = msgRestarting
+	p.connect(ctx)
+	reload := p.reloadOnRestart
+	open, files := &protocol.Open{Source: protocol.SourceBuiltIn}, any(nil)
+	if p.card != nil && p.card.Source == protocol.SourceFile {
+		if f, err := pickedFiles("weights-folder"); err == nil {
+			open.Source, files = protocol.SourceFile, f
+		}
+	}
+	p.eng.call(open, files, func(m protocol.Message) {
+		ctx.Dispatch(func(ctx app.Context) {
+			switch m := m.(type) {
+			case *protocol.Card:
+				if err := p.setCard(m); err != nil {
+					p.infoErr = err.Error()
+					return
+				}
+				if reload {
+					p.reloadOnRestart = false
+					p.load(ctx)
+					return
+				}
+				if p.message == msgRestarting {
+					p.message = "The model worker was restarted."
+				}
+			case *protocol.Error:
+				if p.workerDead == "" {
+					p.infoErr, p.message = m.Message, ""
+				}
 			}
 		})
 	})
@@ -182,7 +258,7 @@ func (p *Panel) followSeries() {
 // ---- loading ---------------------------------------------------------------
 
 func (p *Panel) onLoad(ctx app.Context, e app.Event) {
-	if p.card == nil || p.loading || p.busy {
+	if p.card == nil || p.loading || p.busy || p.workerDead != "" {
 		return
 	}
 	p.load(p.mctx)
@@ -194,7 +270,7 @@ func (p *Panel) onLoad(ctx app.Context, e app.Event) {
 func (p *Panel) load(ctx app.Context) {
 	p.loaded = false
 	p.loading, p.loadDone, p.loadTotal = true, 0, p.card.Bytes
-	if p.message != msgDeviceLost {
+	if p.message != msgDeviceLost && p.message != msgRestarting {
 		p.message = ""
 	}
 	backend := p.backend
@@ -208,9 +284,12 @@ func (p *Panel) load(ctx app.Context) {
 				p.loaded, p.loadMS, p.loadNet = true, m.MS, m.NetworkBytes
 				p.lostRetries = 0
 				p.cached = p.cached || m.Cached
-				if p.message == msgDeviceLost {
+				switch p.message {
+				case msgDeviceLost:
 					p.lostCount++
 					p.message = "The GPU was reset; the model was reloaded. Nothing was lost."
+				case msgRestarting:
+					p.message = msgRestarted
 				}
 				if backend == BackendCPU && p.message == "" {
 					p.message = msgCPUSlow
@@ -218,6 +297,9 @@ func (p *Panel) load(ctx app.Context) {
 			case *protocol.Error:
 				p.loading, p.loadPhase = false, ""
 				switch {
+				case p.workerDead != "":
+					// The worker stopped: its message says so, and offers
+					// the restart.
 				case m.Class == protocol.ClassBackend && backend == BackendGPU:
 					p.message = msgNoWebGPU + " (" + m.Message + ")"
 				case m.Class == protocol.ClassBackend:
@@ -280,7 +362,7 @@ func (p *Panel) onBackend(ctx app.Context, e app.Event) {
 // onPickFolder has the worker open the model folder the user picked, and
 // loads it.
 func (p *Panel) onPickFolder(ctx app.Context, e app.Event) {
-	if p.loading || p.busy {
+	if p.loading || p.busy || p.workerDead != "" {
 		return
 	}
 	ctx = p.mctx
@@ -324,7 +406,7 @@ func (p *Panel) onAsk(ctx app.Context, e app.Event) {
 // The worker sends text at most every 50 ms, so rendering here stays
 // light.
 func (p *Panel) generate(ctx app.Context, question string) {
-	if !p.loaded || p.busy || p.loading {
+	if !p.loaded || p.busy || p.loading || p.workerDead != "" {
 		return
 	}
 	s := state.Current()
@@ -344,6 +426,9 @@ func (p *Panel) generate(ctx app.Context, question string) {
 	}
 	if question == "" {
 		p.report, p.reportSampling = "", &sampling
+		// The last report leaves the screen now, not with the first
+		// token (see clearValue).
+		clearValue("report-text")
 	} else {
 		p.asking = &qa{Question: question}
 	}
@@ -405,8 +490,15 @@ func (p *Panel) finish(ctx app.Context, question string, res *protocol.Done, tm 
 		perr, _ := err.(*protocol.Error)
 		switch {
 		case err == nil:
+		case p.workerDead != "":
+			// The worker stopped: its message says so, and offers the
+			// restart.
 		case perr != nil && perr.Class == protocol.ClassCanceled:
 			p.notice = "Stopped."
+		case perr != nil && perr.Class == protocol.ClassInternal:
+			// The worker recovered, but dropped the model.
+			p.loaded = false
+			p.message = "The model stopped with an error: " + err.Error() + ". Load it again to go on."
 		case perr != nil && perr.Class == protocol.ClassDeviceLost:
 			p.message = msgDeviceLost
 			p.load(ctx)
@@ -568,6 +660,12 @@ func (p *Panel) Render() app.UI {
 		app.If(p.message != "", func() app.UI {
 			return app.P().ID("assistant-message").Class("assistant-message").Aria("live", "assertive").Text(p.message)
 		}),
+		app.If(p.workerDead != "", func() app.UI {
+			return app.Div().ID("worker-dead").Class("assistant-message").Aria("live", "assertive").Body(
+				app.P().ID("worker-dead-text").Text(p.workerDead+" "+msgRestartOffer),
+				app.Button().ID("worker-restart").OnClick(p.onRestart).Text("Restart the model worker"),
+			)
+		}),
 		p.renderCard(),
 		p.renderReport(),
 		p.renderQuestions(),
@@ -596,7 +694,7 @@ func (p *Panel) renderCard() app.UI {
 	return app.Section().ID("model-card").Class("model-card").
 		DataSet("status", status).DataSet("load-ms", strconv.FormatFloat(p.loadMS, 'f', 1, 64)).
 		DataSet("network-bytes", p.loadNet).DataSet("cached", p.cached).DataSet("source", p.source).
-		DataSet("device-losses", p.lostCount).Body(
+		DataSet("device-losses", p.lostCount).DataSet("worker-restarts", p.restarts).Body(
 		app.If(p.infoErr != "", func() app.UI {
 			return app.P().ID("model-error").Class("assistant-message").Text("No model: " + p.infoErr)
 		}),
@@ -610,7 +708,7 @@ func (p *Panel) renderCard() app.UI {
 				app.Option().Value(BackendGPU).Selected(p.backend == BackendGPU).Text("GPU (WebGPU)"),
 				app.Option().Value(BackendCPU).Selected(p.backend == BackendCPU).Text("CPU (slow)"),
 			),
-			app.Button().ID("model-load").Disabled(p.card == nil || p.loading || p.busy).OnClick(p.onLoad).
+			app.Button().ID("model-load").Disabled(p.card == nil || p.loading || p.busy || p.workerDead != "").OnClick(p.onLoad).
 				Text(map[bool]string{false: "Load model", true: "Reload model"}[loaded]),
 			app.If(p.loading, func() app.UI {
 				return app.Button().ID("load-cancel").OnClick(p.onCancelLoad).Text("Cancel")
@@ -634,7 +732,7 @@ func (p *Panel) renderCard() app.UI {
 }
 
 func (p *Panel) canGenerate() bool {
-	return p.loaded && !p.busy && !p.loading && p.series != ""
+	return p.loaded && !p.busy && !p.loading && p.series != "" && p.workerDead == ""
 }
 
 func (p *Panel) renderReport() app.UI {

@@ -118,6 +118,9 @@ type pageReport struct {
 	Decode   float64 // tok/s
 	Wall     float64
 	TaskName string
+	// AtStart is what the text area showed when the panel first said it
+	// was generating (nil: it never did).
+	AtStart *string
 }
 
 // generate clicks "Generate report" with maxTokens and records the text
@@ -132,6 +135,16 @@ func generate(t *testing.T, s *browsertest.Session) pageReport {
 	    const v = document.querySelector("#report-text").value;
 	    if (window.__stream.length === 0 ? v !== "" : v !== window.__stream[window.__stream.length-1]) window.__stream.push(v);
 	  }, 5);
+	  // The text area when the panel starts generating, in the same task
+	  // as that render (a mutation observer runs before any reply of the
+	  // worker can).
+	  window.__atStart = null;
+	  if (window.__startObs) window.__startObs.disconnect();
+	  window.__startObs = new MutationObserver(() => {
+	    const t = document.querySelector("#timings");
+	    if (window.__atStart === null && t && t.dataset.state === "running") window.__atStart = document.querySelector("#report-text").value;
+	  });
+	  window.__startObs.observe(document.querySelector("#assistant"), {attributes: true, childList: true, subtree: true, attributeFilter: ["data-state"]});
 	  return true; })()`)
 	// The change handler runs on the UI goroutine: give it a turn.
 	poll(t, s, "max tokens set", fmt.Sprintf(`document.querySelector("#max-tokens").value === "%d"`, maxTokens), 10*time.Second)
@@ -143,6 +156,15 @@ func generate(t *testing.T, s *browsertest.Session) pageReport {
 	var r pageReport
 	r.Text = browsertest.Eval[string](s, `(clearInterval(window.__streamTimer), document.querySelector("#report-text").value)`)
 	r.Steps = browsertest.Eval[[]string](s, `window.__stream`)
+	r.AtStart = browsertest.Eval[*string](s, `(window.__startObs.disconnect(), window.__atStart)`)
+	// A new report clears the last one at once: the old text must not
+	// stand there, looking like the new one, until the first token.
+	switch {
+	case r.AtStart == nil:
+		t.Errorf("the panel never said it was generating")
+	case *r.AtStart != "":
+		t.Errorf("when the generation started, the text area still showed %q", *r.AtStart)
+	}
 	ds := browsertest.Eval[map[string]string](s, `Object.assign({}, document.querySelector("#timings").dataset)`)
 	f := func(k string) float64 { v, _ := strconv.ParseFloat(ds[k], 64); return v }
 	r.Tokens, _ = strconv.Atoi(ds["tokens"])
@@ -341,7 +363,8 @@ func reportInBrowser(t *testing.T, backend string) {
 	if sampled.Text == native.Text {
 		t.Errorf("the sampled report equals the greedy one %q: the settings did not reach the model", native.Text)
 	}
-	// The text area shows the last report until the new text arrives.
+	// The recorder started before the click: the last report may be its
+	// first step (generate checks that it left at the click).
 	steps := sampled.Steps
 	for len(steps) > 0 && (steps[0] == offline.Text || steps[0] == "") {
 		steps = steps[1:]
@@ -614,6 +637,106 @@ func TestResponsiveWhileGenerating(t *testing.T) {
 		t.Errorf("worker %s", w.URL)
 	}
 	if errs := s.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
+	}
+}
+
+// TestWorkerStops: when the model worker's Go program ends in the middle
+// of a report (a panic outside its request handling; then an exit while
+// idle), the page hears of it at once: the generation ends, the panel
+// says plainly that the worker stopped and why, and offers a restart
+// instead of staying dead; the restart starts a new worker, whose model
+// loads again from the cache (no network) and writes. After a crash, and
+// after Stop, "Generate report" clears the last text at once.
+func TestWorkerStops(t *testing.T) {
+	s := browsertest.Start(t, browsertest.Options{Timeout: 4 * time.Minute})
+	w := s.WaitWorker(engineWorker, 2*time.Minute)
+	loadModel(t, s, "cpu")
+	poll(t, s, "a series open", `!document.querySelector("#generate-report").disabled`, 10*time.Minute)
+	setMaxTokens := func(n int) {
+		browsertest.Eval[bool](s, fmt.Sprintf(`(() => { const i = document.querySelector("#max-tokens"); i.value = "%d"; i.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, n))
+		time.Sleep(200 * time.Millisecond) // the change handler runs on the UI goroutine
+	}
+	setMaxTokens(100_000)
+	click(t, s, "#generate-report")
+	poll(t, s, "text streaming", `document.querySelector("#report-text").value.length > 0 && document.querySelector("#report-text").dataset.streaming === "true"`, 5*time.Minute)
+
+	// The test hook refuses without its flag.
+	if ok := browsertest.WorkerEval[bool](s, w, `self.__ctlensTestCrash("panic")`); ok {
+		t.Fatalf("the worker's test hook ran without self.__ctlensTestHooks")
+	}
+	if !browsertest.WorkerEval[bool](s, w, `(self.__ctlensTestHooks = true, self.__ctlensTestCrash("panic"))`) {
+		t.Fatal("the worker's test hook refused to crash it")
+	}
+	poll(t, s, "the worker's stop told", `((document.querySelector("#worker-dead-text")||{}).innerText||"").startsWith("The model worker stopped: panic: ctlens test crash (exit code 2).")`, time.Minute)
+	poll(t, s, "the generation ended", `document.querySelector("#report-text").dataset.streaming === "false" && document.querySelector("#timings").dataset.state !== "running"`, 10*time.Second)
+	if txt := browsertest.Eval[string](s, `document.querySelector("#worker-dead-text").innerText`); !strings.Contains(txt, "Restart it to go on") {
+		t.Errorf("the panel does not offer the restart: %q", txt)
+	}
+	if msg := browsertest.Eval[string](s, `(document.querySelector("#assistant-message")||{}).innerText || ""`); msg != "" {
+		t.Errorf("a second message beside the worker's stop: %q", msg)
+	}
+	for _, id := range []string{"generate-report", "ask-submit", "model-load"} {
+		if !browsertest.Eval[bool](s, fmt.Sprintf(`document.querySelector("#%s").disabled`, id)) {
+			t.Errorf("#%s is offered with the worker stopped", id)
+		}
+	}
+	if st := browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.status`); st != "not loaded" {
+		t.Errorf("the card says %q with the worker stopped", st)
+	}
+	partial := browsertest.Eval[string](s, `document.querySelector("#report-text").value`)
+	if partial == "" {
+		t.Errorf("the worker's stop threw the streamed text away")
+	}
+
+	restart := func(skip ...*browsertest.Worker) *browsertest.Worker {
+		t.Helper()
+		restarts := browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.workerRestarts`)
+		click(t, s, "#worker-restart")
+		nw := s.WaitWorker(engineWorker, 2*time.Minute, skip...)
+		poll(t, s, "the model loaded in the new worker", fmt.Sprintf(`document.querySelector("#model-card").dataset.status === "loaded" && document.querySelector("#model-card").dataset.workerRestarts !== %q`, restarts), 5*time.Minute)
+		if net := browsertest.Eval[string](s, `document.querySelector("#model-card").dataset.networkBytes`); net != "0" {
+			t.Errorf("the model reloaded after a restart read %s bytes from the network, not the cache", net)
+		}
+		if msg := browsertest.Eval[string](s, `(document.querySelector("#assistant-message")||{}).innerText || ""`); msg != "The model worker was restarted and the model reloaded. Nothing was lost." {
+			t.Errorf("after the restart the panel says %q", msg)
+		}
+		if browsertest.Eval[bool](s, `!!document.querySelector("#worker-dead")`) {
+			t.Errorf("the worker's stop is still shown after the restart")
+		}
+		return nw
+	}
+	w2 := restart(w)
+	if txt := browsertest.Eval[string](s, `document.querySelector("#report-text").value`); txt != partial {
+		t.Errorf("the restart changed the report on screen: %q, was %q", txt, partial)
+	}
+
+	// An exit while idle: no request waits, and the page hears of it all
+	// the same.
+	browsertest.WorkerEval[bool](s, w2, `(self.__ctlensTestHooks = true, self.__ctlensTestCrash("exit"))`)
+	poll(t, s, "the worker's exit told", `((document.querySelector("#worker-dead-text")||{}).innerText||"").startsWith("The model worker stopped: its program ended (exit code 3).")`, time.Minute)
+	restart(w, w2)
+
+	// A report after the crash clears its partial text at once (generate
+	// checks), and so does one after Stop.
+	generate(t, s)
+	setMaxTokens(100_000)
+	click(t, s, "#generate-report")
+	poll(t, s, "text streaming", `document.querySelector("#report-text").value.length > 0 && document.querySelector("#report-text").dataset.streaming === "true"`, 5*time.Minute)
+	click(t, s, "#stop")
+	poll(t, s, "stopped", `((document.querySelector("#assistant-notice")||{}).innerText||"") === "Stopped." && document.querySelector("#report-text").dataset.streaming === "false"`, time.Minute)
+	if browsertest.Eval[string](s, `document.querySelector("#report-text").value`) == "" {
+		t.Errorf("Stop threw the streamed text away")
+	}
+	generate(t, s)
+	// The worker logs its two stops as errors; nothing else may.
+	var errs []string
+	for _, e := range s.ConsoleErrors() {
+		if !strings.Contains(e, "The model worker stopped: ") {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
 		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
 	}
 }

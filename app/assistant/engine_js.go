@@ -14,18 +14,29 @@ import (
 const engineWorkerURL = "/web/engine-worker.js"
 
 var (
-	engineOnce sync.Once
-	engineW    *workerConn
+	engineMu sync.Mutex
+	engineW  *workerConn
 )
 
-// startEngine starts the model worker once per page; onLost is called
-// (on the connection's goroutine) when the worker's GPU device is lost.
-// The worker starts with the page's panel, so its wasm compiles while the
-// user looks at the card.
-func startEngine(onLost func(reason string)) engineConn {
-	engineOnce.Do(func() { engineW = newWorkerConn() })
+// startEngine returns the page's model worker, starting one when there
+// is none yet or the last one stopped (a restart: the old Worker is
+// terminated, and the new one's requests start afresh). onLost is called
+// (on the connection's goroutine) when the worker's GPU device is lost,
+// onDead once when the worker itself stops, with the sentence that says
+// why. The worker starts with the page's panel, so its wasm compiles
+// while the user looks at the card.
+func startEngine(onLost, onDead func(reason string)) engineConn {
+	engineMu.Lock()
+	defer engineMu.Unlock()
+	if engineW != nil && engineW.failed() != nil {
+		engineW.w.Call("terminate")
+		engineW = nil
+	}
+	if engineW == nil {
+		engineW = newWorkerConn()
+	}
 	engineW.mu.Lock()
-	engineW.onLost = onLost
+	engineW.onLost, engineW.onDead = onLost, onDead
 	engineW.mu.Unlock()
 	return engineW
 }
@@ -38,6 +49,7 @@ type workerConn struct {
 	next   int
 	calls  map[int]func(protocol.Message)
 	onLost func(string)
+	onDead func(string)
 	dead   error // the worker failed; every call fails with it
 	inbox  []inbound
 	wake   chan struct{}
@@ -56,7 +68,7 @@ func newWorkerConn() *workerConn {
 		return nil
 	}))
 	c.w.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "the model worker failed"
+		msg := "The model worker failed"
 		if len(args) > 0 {
 			if m := args[0].Get("message"); m.Type() == js.TypeString {
 				msg += ": " + m.String()
@@ -109,14 +121,18 @@ func (c *workerConn) deliver() {
 		in := c.inbox[0]
 		c.inbox = c.inbox[1:]
 		var replies []func(protocol.Message)
-		var onLost func(string)
+		var onLost, onDead func(string)
 		switch m := in.m.(type) {
 		case *protocol.Lost:
 			onLost = c.onLost
 		case *protocol.Error:
-			if in.id == 0 {
-				// The worker itself failed: fail everything waiting.
+			if in.id == 0 && c.dead == nil {
+				// The worker itself failed (it could not start, or its
+				// Go program ended: engine-worker.js says so): fail
+				// everything waiting. Only the first word counts: a
+				// dead worker's later errors say less.
 				c.dead = errors.New(m.Message)
+				onDead = c.onDead
 				for id, r := range c.calls {
 					replies = append(replies, r)
 					delete(c.calls, id)
@@ -132,6 +148,11 @@ func (c *workerConn) deliver() {
 		c.mu.Unlock()
 		if onLost != nil {
 			onLost(in.m.(*protocol.Lost).Reason)
+		}
+		// The page hears of the death before the failed calls, so that
+		// their handlers know why they failed.
+		if onDead != nil {
+			onDead(c.dead.Error())
 		}
 		for _, r := range replies {
 			r(in.m)
@@ -156,7 +177,18 @@ func (c *workerConn) call(m protocol.Message, files any, reply func(protocol.Mes
 	c.post(id, m, files)
 }
 
-func (c *workerConn) cancel() { c.post(0, &protocol.Cancel{}, nil) }
+func (c *workerConn) cancel() {
+	if c.failed() == nil {
+		c.post(0, &protocol.Cancel{}, nil)
+	}
+}
+
+// failed is why the worker stopped (nil: it runs).
+func (c *workerConn) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
+}
 
 // post sends a message; a blob is transferred, not copied.
 func (c *workerConn) post(id int, m protocol.Message, files any) {

@@ -8,7 +8,7 @@ import "ctlens/app/worker/protocol"
 // every request fails.
 type noEngine struct{}
 
-func startEngine(onLost func(string)) engineConn { return noEngine{} }
+func startEngine(onLost, onDead func(string)) engineConn { return noEngine{} }
 
 func (noEngine) call(m protocol.Message, files any, reply func(protocol.Message)) {
 	if reply != nil {

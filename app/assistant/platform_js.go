@@ -64,3 +64,14 @@ func pickedFiles(id string) (any, error) {
 	}
 	return files, nil
 }
+
+// clearValue empties the form field with id at once. go-app v10 drops an
+// empty "value" attribute (it keeps an empty value only for a few
+// attribute names, and checks the value instead of the name), so a render
+// of an empty report removes the textarea's value attribute, which leaves
+// the text it shows, the last report, in place until the first token.
+func clearValue(id string) {
+	if el := js.Global().Get("document").Call("getElementById", id); el.Truthy() {
+		el.Set("value", "")
+	}
+}

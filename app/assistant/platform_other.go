@@ -16,3 +16,4 @@ func hasWebGPU() bool                              { return false }
 func copyText(ctx context.Context, s string) error { return errNotBrowser }
 func download(name, mime string, data []byte)      {}
 func pickedFiles(id string) (any, error)           { return nil, errNotBrowser }
+func clearValue(id string)                         {}

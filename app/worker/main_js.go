@@ -22,6 +22,7 @@ func main() {
 		return nil
 	})
 	self.Set("onmessage", onMessage)
+	installTestCrash(self)
 	if q := self.Get("__ctlensPending"); q.Truthy() {
 		for i := range q.Length() {
 			receive(h, q.Index(i).Get("data"))

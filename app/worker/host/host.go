@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -132,19 +133,63 @@ func (h *Host) next() request {
 
 func (h *Host) run() {
 	for {
-		r := h.next()
-		switch m := r.m.(type) {
-		case *protocol.Open:
-			h.open(r.id, m, r.files)
-		case *protocol.Load:
-			h.load(r.id, m)
-		case *protocol.Generate:
-			h.generate(r.id, m)
-		case *protocol.Unload:
-			h.unload()
-		default:
-			h.post(r.id, &protocol.Error{Message: "the model worker does not take a " + string(r.m.Kind()) + " request"})
+		h.serve(h.next())
+	}
+}
+
+// serve handles one request. A panic while handling it (a bug) is that
+// request's Error, so that the page is answered and the worker goes on
+// serving: it would otherwise take the whole Go program down, and every
+// request the page waits for with it.
+func (h *Host) serve(r request) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.recovered(r, v)
 		}
+	}()
+	switch m := r.m.(type) {
+	case *protocol.Open:
+		h.open(r.id, m, r.files)
+	case *protocol.Load:
+		h.load(r.id, m)
+	case *protocol.Generate:
+		h.generate(r.id, m)
+	case *protocol.Unload:
+		h.unload()
+	default:
+		h.post(r.id, &protocol.Error{Message: "the model worker does not take a " + string(r.m.Kind()) + " request"})
+	}
+}
+
+// recovered answers a request whose handling panicked. An Open changes
+// nothing until it succeeds, so the model opened (and loaded) before
+// stays. After a Load or a Generate the model is dropped and its backend
+// released: the generation's State was freed on the way out and the
+// weights are only read, but the backend's own state cannot be vouched
+// for — on the GPU a batch half recorded, an error scope pushed and not
+// popped, a buffer left mapped — and a forward pass that panicked once
+// would run the same code on the next request. Loading again starts from
+// a new device and the weights cache.
+func (h *Host) recovered(r request, v any) {
+	what := map[protocol.Kind]string{protocol.KindOpen: "opening the model", protocol.KindLoad: "loading the model",
+		protocol.KindGenerate: "generating", protocol.KindUnload: "unloading the model"}[r.m.Kind()]
+	if what == "" {
+		what = "handling a " + string(r.m.Kind()) + " request"
+	}
+	fmt.Fprintf(os.Stderr, "ctlens model worker: recovered from a panic while %s (request %d): %v\n%s", what, r.id, v, debug.Stack())
+	msg := fmt.Sprintf("the model worker hit a bug while %s (%v)", what, v)
+	if _, isOpen := r.m.(*protocol.Open); !isOpen {
+		func() {
+			// A release that panics too leaves the model dropped all
+			// the same.
+			defer func() { recover() }()
+			h.unload()
+		}()
+		h.eng, h.release = nil, nil
+		msg += "; the model was unloaded"
+	}
+	if r.id != 0 {
+		h.post(r.id, &protocol.Error{Class: protocol.ClassInternal, Message: msg})
 	}
 }
 
@@ -273,6 +318,13 @@ func (h *Host) load(id int, m *protocol.Load) {
 		h.post(id, &protocol.Error{Class: protocol.ClassBackend, Message: err.Error()})
 		return
 	}
+	kept := false
+	defer func() {
+		// A failed load, or one that panicked, gives the device back.
+		if !kept {
+			release()
+		}
+	}()
 	var last time.Time
 	phase("reading the weights")
 	eng, err := info.Load(ctx, ops, src.Open, func(done, total int64) {
@@ -291,7 +343,6 @@ func (h *Host) load(id int, m *protocol.Load) {
 		}
 	})
 	if err != nil {
-		release()
 		h.fail(id, err)
 		return
 	}
@@ -307,6 +358,7 @@ func (h *Host) load(id int, m *protocol.Load) {
 		net = atomic.LoadInt64(src.Net) - net0
 	}
 	h.eng, h.release, h.backend = eng, release, m.Backend
+	kept = true
 	h.post(id, &protocol.Loaded{MS: float64(time.Since(t0).Microseconds()) / 1000, NetworkBytes: net, Cached: cached})
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"ctlens/app/worker/protocol"
 	"ctlens/model"
 	"ctlens/server/serve"
+	"ctlens/shaders"
 )
 
 // tinyModel writes the server's placeholder model once per machine.
@@ -193,5 +195,135 @@ func TestErrors(t *testing.T) {
 	h.Handle(8, &protocol.Card{}, nil)
 	if _, m := final(t, replies, 8); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "does not take a card") {
 		t.Errorf("a reply sent as a request: %+v", m)
+	}
+}
+
+// faulty is host.Dir whose backend panics in the kernel named by panicIn
+// (while armed), the way a bug deep in a forward pass or a load would,
+// and that counts the backends it gave back.
+type faulty struct {
+	host.Dir
+	panicIn  atomic.Value // string: "BuiltIn", "Upload", "MatMul" or ""
+	releases atomic.Int32
+}
+
+func (f *faulty) armed(where string) bool { s, _ := f.panicIn.Load().(string); return s == where }
+
+func (f *faulty) BuiltIn(ctx context.Context) (*host.Source, error) {
+	if f.armed("BuiltIn") {
+		panic("injected fault in BuiltIn")
+	}
+	return f.Dir.BuiltIn(ctx)
+}
+
+func (f *faulty) Backend(ctx context.Context, backend string, onLost func(string)) (model.Ops, func(), error) {
+	ops, release, err := f.Dir.Backend(ctx, backend, onLost)
+	if err != nil {
+		return nil, nil, err
+	}
+	return faultyOps{Ops: ops, f: f}, func() { f.releases.Add(1); release() }, nil
+}
+
+// faultyOps is a backend whose Upload (used by a load) or MatMul (used
+// by every forward pass) panics while its platform is armed for it.
+type faultyOps struct {
+	model.Ops
+	f *faulty
+}
+
+func (o faultyOps) Upload(name string, w shaders.Weights) model.Tensor {
+	if o.f.armed("Upload") {
+		panic("injected fault in Upload of " + name)
+	}
+	return o.Ops.Upload(name, w)
+}
+
+func (o faultyOps) MatMul(y, x, w model.Tensor, mo model.MatMulOpts, p shaders.MatMulParams) {
+	if o.f.armed("MatMul") {
+		panic("injected fault in MatMul")
+	}
+	o.Ops.MatMul(y, x, w, mo, p)
+}
+
+// TestPanicIsAnError: a panic while the host handles a request (a bug in
+// the engine, the backend or the platform) is that request's Error of
+// class internal, in words, instead of the end of the worker: the host
+// answers the requests after it. A panic in a generation or a load drops
+// the model and gives its backend back; one in an open keeps the model
+// loaded before. A model loaded again writes what it wrote before the
+// panic.
+func TestPanicIsAnError(t *testing.T) {
+	f := &faulty{Dir: host.Dir{Path: tinyModel(t)}}
+	replies := make(chan reply, 4096)
+	h := host.New(f, func(id int, m protocol.Message) { replies <- reply{id, m} })
+	card := openAndLoad(t, h, replies)
+	g := grey(t, card)
+	h.Handle(3, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
+	_, m := final(t, replies, 3)
+	before := mustBe[*protocol.Done](t, m)
+
+	internal := func(id int, m protocol.Message, what string) {
+		t.Helper()
+		e := mustBe[*protocol.Error](t, m)
+		if e.Class != protocol.ClassInternal || !strings.Contains(e.Message, what) || !strings.Contains(e.Message, "injected fault") {
+			t.Errorf("request %d: %+v, want class %q naming %q and the panic", id, e, protocol.ClassInternal, what)
+		}
+	}
+
+	// A panic in the middle of a forward pass.
+	f.panicIn.Store("MatMul")
+	h.Handle(4, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
+	_, m = final(t, replies, 4)
+	internal(4, m, "while generating")
+	if !strings.Contains(m.(*protocol.Error).Message, "the model was unloaded") {
+		t.Errorf("the error %q does not say that the model was unloaded", m.(*protocol.Error).Message)
+	}
+	if n := f.releases.Load(); n != 1 {
+		t.Errorf("%d backends given back after the panic, want 1", n)
+	}
+	f.panicIn.Store("")
+	h.Handle(5, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
+	if _, m := final(t, replies, 5); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "not loaded") {
+		t.Errorf("a generation after the panic: %+v, want the model not loaded", m)
+	}
+	h.Handle(6, &protocol.Load{Backend: protocol.BackendCPU}, nil)
+	_, m = final(t, replies, 6)
+	mustBe[*protocol.Loaded](t, m)
+	h.Handle(7, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
+	_, m = final(t, replies, 7)
+	if after := mustBe[*protocol.Done](t, m); after.Text != before.Text || after.Tokens != before.Tokens {
+		t.Errorf("after the panic and a load: %q (%d tokens), before it: %q (%d tokens)", after.Text, after.Tokens, before.Text, before.Tokens)
+	}
+
+	// A panic while opening: the loaded model stays.
+	f.panicIn.Store("BuiltIn")
+	h.Handle(8, &protocol.Open{Source: protocol.SourceBuiltIn}, nil)
+	_, m = final(t, replies, 8)
+	internal(8, m, "while opening the model")
+	f.panicIn.Store("")
+	h.Handle(9, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
+	_, m = final(t, replies, 9)
+	if d := mustBe[*protocol.Done](t, m); d.Text != before.Text {
+		t.Errorf("after a panic in an open: %q, want %q", d.Text, before.Text)
+	}
+
+	// A panic while loading gives the new backend back.
+	rel := f.releases.Load()
+	f.panicIn.Store("Upload")
+	h.Handle(10, &protocol.Load{Backend: protocol.BackendCPU}, nil)
+	before10, m := final(t, replies, 10)
+	internal(10, m, "while loading the model")
+	for _, b := range before10 {
+		mustBe[*protocol.Progress](t, b)
+	}
+	// The loaded model was released when the load began, and the new
+	// backend when it panicked.
+	if n := f.releases.Load() - rel; n != 2 {
+		t.Errorf("%d backends given back by a load that panicked, want 2 (the old model's and its own)", n)
+	}
+	f.panicIn.Store("")
+	h.Handle(11, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
+	if _, m := final(t, replies, 11); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "not loaded") {
+		t.Errorf("a generation after a load that panicked: %+v, want the model not loaded", m)
 	}
 }

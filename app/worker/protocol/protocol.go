@@ -184,7 +184,11 @@ const (
 	ClassCanceled   = "canceled"    // Cancel stopped it
 	ClassDeviceLost = "device-lost" // the GPU device was lost: load again
 	ClassBackend    = "backend"     // the backend could not be opened
-	ClassOther      = ""
+	// ClassInternal is a bug in the worker (a panic it recovered from)
+	// while handling the request: the worker still answers, but after a
+	// Load or Generate it holds no loaded model (load again).
+	ClassInternal = "internal"
+	ClassOther    = ""
 )
 
 // Error ends a request that failed. Message is a sentence for the user.
