@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"ctlens/model"
@@ -203,6 +204,83 @@ func (e *Engine) Generate(ctx context.Context, req Request) (*model.TextResult, 
 		return e.Model.Report(ctx, s, e.Tokenizer, req.Pixels, o)
 	}
 	return e.Model.Ask(ctx, s, e.Tokenizer, req.Pixels, req.Question, o)
+}
+
+// Choose answers a closed question by likelihood ranking
+// (model.Choose): one vision pass and one prompt prefill, then each
+// choice's answer "X. text" scored after it; the most likely wins. The
+// question and choices are ClosedPrompt's (choices nil: those written
+// in the question). Of req.Options only ForceTask and Task apply. The
+// result's Text is a well-formed "X. text" answer, Probs the softmax
+// over the choices' summed log-likelihoods, Timings the phases.
+func (e *Engine) Choose(ctx context.Context, req Request, choices []string) (*model.ChoiceResult, error) {
+	if err := e.CanGenerate(); err != nil {
+		return nil, err
+	}
+	cfg := e.Config
+	if want := e.PixelCount(); len(req.Pixels) != want {
+		return nil, fmt.Errorf("engine: %d pixel values, the model takes %d (D %d × Cin %d × %d²)", len(req.Pixels), want, cfg.Slices(), cfg.Vision.NumChannels, cfg.Vision.ImageSize)
+	}
+	text, choices, err := ClosedPrompt(req.Question, choices)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := model.BuildPrompt(e.Tokenizer, cfg.Prompt, text)
+	if err != nil {
+		return nil, err
+	}
+	longest := 0
+	for i, c := range choices {
+		a, err := model.AnswerIDs(e.Tokenizer, cfg.Prompt, model.ChoiceAnswer(i, c))
+		if err != nil {
+			return nil, err
+		}
+		longest = max(longest, len(a))
+	}
+	rows := len(ids) - 1 + cfg.VisualTokens()
+	if rows+longest-1 > cfg.LLM.MaxPositions {
+		return nil, &TooLongError{Positions: rows + longest - 1, Max: cfg.LLM.MaxPositions}
+	}
+	s, err := e.Model.NewState(model.StateOptions{MaxSeq: rows + longest - 1, MaxPrefill: max(rows, longest-1)})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Free()
+	o := req.Options
+	return e.Model.Choose(ctx, s, e.Tokenizer, req.Pixels, text, choices, model.ScoreOptions{ForceTask: o.ForceTask, Task: o.Task})
+}
+
+// ClosedPrompt is the text of a closed question and its choices: with
+// choices nil, those the question carries in model.ClosedQuestion's form
+// ("… Choices: A. x B. y"), the text unchanged; otherwise the question
+// with the choices appended in that form (or unchanged when it already
+// ends with exactly these). Fewer than two choices is an error.
+func ClosedPrompt(question string, choices []string) (string, []string, error) {
+	stem, written, ok := model.ParseClosedQuestion(question)
+	switch {
+	case len(choices) == 0 && !ok:
+		return "", nil, fmt.Errorf("engine: the question has no choices (\"… Choices: A. x B. y\") and none were given")
+	case len(choices) == 0:
+		choices = written
+	case ok && !slices.Equal(written, choices):
+		return "", nil, fmt.Errorf("engine: the question offers choices %q and the request %q", written, choices)
+	case !ok:
+		stem = question
+	}
+	choices = slices.Clone(choices)
+	if len(choices) < 2 || len(choices) > 26 {
+		return "", nil, fmt.Errorf("engine: %d choices; a closed question has 2 to 26", len(choices))
+	}
+	for i, c := range choices {
+		if strings.TrimSpace(c) == "" {
+			return "", nil, fmt.Errorf("engine: choice %c is empty", 'A'+i)
+		}
+		choices[i] = strings.TrimSpace(c)
+	}
+	if ok {
+		return question, choices, nil
+	}
+	return model.ClosedQuestion(strings.TrimSpace(stem), choices), choices, nil
 }
 
 // TooLongError is a prompt that does not fit the model's positions.

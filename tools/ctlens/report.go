@@ -17,6 +17,7 @@ import (
 	"ctlens/tools/internal/backend"
 	"ctlens/tools/internal/engine"
 	"ctlens/volume"
+	"ctlens/volume/dicomread"
 )
 
 func init() {
@@ -96,6 +97,9 @@ type request struct {
 	kind     string // "report" or "ask"
 	path     string // DICOM folder, zip or file
 	question string
+	// choices: rank them by likelihood (ask's closed questions) instead
+	// of generating; see ask.go.
+	choices []string
 }
 
 // output is what --json prints.
@@ -202,6 +206,9 @@ func generate(ctx context.Context, req request, g *generateFlags, stdout, stderr
 		return engine.LoadError(dir, err)
 	}
 	loadMS := msSince(t0) // read, verified, uploaded and (GPU) pipelines compiled
+	if len(req.choices) > 0 {
+		return choose(ctx, e, req, px, ranked{ref: ref, loadMS: loadMS, importMS: importMS, task: task}, g, stdout, stderr)
+	}
 
 	opts := model.TextOptions{GenerateOptions: model.GenerateOptions{
 		MaxTokens: g.maxTokens, Temperature: float32(g.temperature), TopK: g.topK, TopP: float32(g.topP),
@@ -276,12 +283,12 @@ func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds())
 // over the tower's input channels.
 func modelInput(ctx context.Context, path, uid string, cfg model.Config, norm volume.Norm) ([]float32, seriesRef, error) {
 	var ref seriesRef
-	fsys, closer, err := volume.Open(path)
+	fsys, closer, err := dicomread.Open(path)
 	if err != nil {
 		return nil, ref, fmt.Errorf("%w\nhint: DICOM_PATH is a folder, a zip archive or one DICOM file", err)
 	}
 	defer closer.Close()
-	res, err := volume.Import(ctx, fsys, &volume.Options{HeadersOnly: true})
+	res, err := dicomread.Import(ctx, fsys, &dicomread.Options{HeadersOnly: true})
 	if err != nil {
 		return nil, ref, err
 	}
@@ -292,7 +299,7 @@ func modelInput(ctx context.Context, path, uid string, cfg model.Config, norm vo
 		}
 		return nil, ref, fmt.Errorf("%s)\nhint: `ctlens info %s` shows what the import found", msg, path)
 	}
-	var s *volume.Series
+	var s *dicomread.Series
 	if uid != "" {
 		var uids []string
 		for _, c := range res.Series {
@@ -307,7 +314,7 @@ func modelInput(ctx context.Context, path, uid string, cfg model.Config, norm vo
 	} else {
 		// The largest: a study's main acquisition, not a scout or a
 		// reformatted thumbnail series.
-		voxels := func(c *volume.Series) int { return c.Rows * c.Columns * len(c.Slices[0]) }
+		voxels := func(c *dicomread.Series) int { return c.Rows * c.Columns * len(c.Slices[0]) }
 		for _, c := range res.Series {
 			if len(c.Slices) > 0 && (s == nil || voxels(c) > voxels(s)) {
 				s = c

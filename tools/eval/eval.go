@@ -22,6 +22,7 @@ import (
 // options are the flags.
 type options struct {
 	weights, data, split, backend, tasks, predictions string
+	closed                                            string // closedRank or closedGenerate
 	limit, reportTokens, answerTokens                 int
 	asJSON                                            bool
 }
@@ -51,9 +52,24 @@ type ReportScores struct {
 	StatedFindings int                `json:"stated_findings"`
 }
 
+// How closed questions are answered (--closed).
+const (
+	// closedRank ranks the choices by the model's likelihood of each
+	// whole answer "X. text<|end|>" (model.Choose) and outputs the best.
+	closedRank = "rank"
+	// closedGenerate lets the model write its answer (greedy), as for
+	// open questions.
+	closedGenerate = "generate"
+)
+
 // ClosedScores score closed VQA.
 type ClosedScores struct {
-	N        int     `json:"n"`
+	N int `json:"n"`
+	// Mode is how the answers were produced: "rank" (likelihood ranking
+	// of the choices) or "generate" (free greedy generation). Both output
+	// "X. text" and are scored alike; a number without its mode is not
+	// comparable.
+	Mode     string  `json:"mode"`
 	Accuracy float64 `json:"accuracy"`
 	// PriorAccuracy is the text-only baseline's accuracy on the same
 	// questions (PriorAccuracy); nil when the train split is missing.
@@ -98,6 +114,9 @@ type prediction struct {
 	Prompt string `json:"question"`
 	Target string `json:"answer"`
 	Output string `json:"output"`
+	// Probs are a ranked closed question's per-choice probabilities
+	// (softmax over the summed log-likelihoods), in choice order.
+	Probs []float64 `json:"choice_probs,omitempty"`
 }
 
 // evaluate runs the model on the split and scores it.
@@ -106,6 +125,12 @@ func evaluate(ctx context.Context, o options, log io.Writer) (*Result, error) {
 	meta, err := dataset.ReadMeta(o.data)
 	if err != nil {
 		return nil, err
+	}
+	if o.closed == "" {
+		o.closed = closedRank
+	}
+	if o.closed != closedRank && o.closed != closedGenerate {
+		return nil, fmt.Errorf("--closed %q\nhint: %s (likelihood ranking of the choices) or %s (free generation)", o.closed, closedRank, closedGenerate)
 	}
 	if !slices.Contains(dataset.Splits, o.split) {
 		return nil, fmt.Errorf("--split %q\nhint: one of %s", o.split, strings.Join(dataset.Splits, ", "))
@@ -189,16 +214,26 @@ func evaluate(ctx context.Context, o options, log io.Writer) (*Result, error) {
 	if err := backend.Warm(ctx, ops, m); err != nil {
 		return nil, err
 	}
-	// One state for every request, sized for the longest prompt.
-	rows := 0
+	// One state for every request, sized for the longest prompt and the
+	// longest generation or ranked answer.
+	rows, answer := 0, 0
 	for _, s := range todo {
 		ids, err := model.BuildPrompt(d.Tokenizer, cfg.Prompt, s.Question)
 		if err != nil {
 			return nil, err
 		}
 		rows = max(rows, len(ids)-1+cfg.VisualTokens())
+		if ranked(o, s) {
+			for i, c := range s.Choices {
+				a, err := model.AnswerIDs(d.Tokenizer, cfg.Prompt, model.ChoiceAnswer(i, c))
+				if err != nil {
+					return nil, err
+				}
+				answer = max(answer, len(a))
+			}
+		}
 	}
-	maxSeq := min(cfg.LLM.MaxPositions, rows+max(o.reportTokens, o.answerTokens))
+	maxSeq := min(cfg.LLM.MaxPositions, rows+max(o.reportTokens, o.answerTokens, answer))
 	if rows >= maxSeq {
 		return nil, fmt.Errorf("the longest prompt takes %d positions, the model has %d", rows, cfg.LLM.MaxPositions)
 	}
@@ -234,21 +269,37 @@ func evaluate(ctx context.Context, o options, log io.Writer) (*Result, error) {
 		if s.Task == dataset.TaskReport {
 			maxTok = o.reportTokens
 		}
-		// Greedy, the router choosing the task group as in the app.
-		opts := model.TextOptions{GenerateOptions: model.GenerateOptions{MaxTokens: maxTok}}
-		// The sample's question is the data set's report prompt for
-		// reports (model.DefaultPrompt's, what Report sends).
-		out, err := m.Ask(ctx, st, d.Tokenizer, px, s.Question, opts)
-		if err != nil {
-			return nil, fmt.Errorf("case %d (%s %s): %w", s.CaseID, s.Task, s.QType, err)
+		var (
+			text    string
+			routing *model.Routing
+			probs   []float64
+		)
+		if ranked(o, s) {
+			// The question as the data set wrote it (its choices in the
+			// text), each choice's answer scored after it.
+			out, err := m.Choose(ctx, st, d.Tokenizer, px, s.Question, s.Choices, model.ScoreOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("case %d (%s %s): %w", s.CaseID, s.Task, s.QType, err)
+			}
+			text, routing, probs = out.Text, out.Routing, out.Probs
+		} else {
+			// Greedy, the router choosing the task group as in the app.
+			opts := model.TextOptions{GenerateOptions: model.GenerateOptions{MaxTokens: maxTok}}
+			// The sample's question is the data set's report prompt for
+			// reports (model.DefaultPrompt's, what Report sends).
+			out, err := m.Ask(ctx, st, d.Tokenizer, px, s.Question, opts)
+			if err != nil {
+				return nil, fmt.Errorf("case %d (%s %s): %w", s.CaseID, s.Task, s.QType, err)
+			}
+			text, routing = out.Text, out.Routing
 		}
 		routed := ""
-		if out.Routing != nil {
-			routed = out.Routing.TaskName
+		if routing != nil {
+			routed = routing.TaskName
 		}
-		sc.add(s, out.Text, routed)
+		sc.add(s, text, routed)
 		if pw != nil {
-			b, _ := json.Marshal(prediction{s.CaseID, s.Task, s.QType, routed, s.Question, s.Answer, out.Text})
+			b, _ := json.Marshal(prediction{s.CaseID, s.Task, s.QType, routed, s.Question, s.Answer, text, probs})
 			pw.Write(append(b, '\n'))
 		}
 		if !o.asJSON && (i+1)%50 == 0 {
@@ -257,6 +308,7 @@ func evaluate(ctx context.Context, o options, log io.Writer) (*Result, error) {
 	}
 	sc.fill(res)
 	if res.Closed != nil {
+		res.Closed.Mode = o.closed
 		// The blind reference: what the answer prior alone scores.
 		if train, err := dataset.ReadSamples(o.data, "train"); err == nil {
 			acc := PriorAccuracy(train, todo)
@@ -265,6 +317,11 @@ func evaluate(ctx context.Context, o options, log io.Writer) (*Result, error) {
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	return res, nil
+}
+
+// ranked says whether sample s is answered by ranking its choices.
+func ranked(o options, s dataset.Sample) bool {
+	return o.closed == closedRank && s.Task == dataset.TaskClosedVQA && len(s.Choices) > 0
 }
 
 // PriorAccuracy is the closed-VQA accuracy of a text-only baseline that
@@ -445,6 +502,12 @@ func writeJSON(w io.Writer, r *Result) error {
 	return enc.Encode(r)
 }
 
+// closedHow says in the table how closed answers were produced.
+var closedHow = map[string]string{
+	closedRank:     "rank: the choices ranked by the model's likelihood of \"X. text\"",
+	closedGenerate: "generate: the model's own greedy answer",
+}
+
 // printTable prints the scores for a reader, before the JSON.
 func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "%s on %s/%s (%d cases, %s, %.1f s)\n", r.Model, r.Data, r.Split, r.Cases, r.Backend, r.Seconds)
@@ -456,7 +519,7 @@ func printTable(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "%-11s %5d %7.4f %7.4f %7.4f %7.4f %7s\n", "report", s.N, s.BLEU1, s.ROUGE1, s.ROUGEL, s.METEOR, "-")
 	}
 	if s := r.Closed; s != nil {
-		fmt.Fprintf(w, "%-11s %5d %7s %7s %7s %7s %7.4f\n", "closed_vqa", s.N, "-", "-", "-", "-", s.Accuracy)
+		fmt.Fprintf(w, "%-11s %5d %7s %7s %7s %7s %7.4f  (%s)\n", "closed_vqa", s.N, "-", "-", "-", "-", s.Accuracy, closedHow[s.Mode])
 		if s.PriorAccuracy != nil {
 			fmt.Fprintf(w, "%-11s %5d %7s %7s %7s %7s %7.4f  (text-only answer prior: the image unread)\n", "  prior", s.N, "-", "-", "-", "-", *s.PriorAccuracy)
 		}
@@ -484,7 +547,7 @@ func printTable(w io.Writer, r *Result) {
 		line("report finding recall by kind", s.RecallByKind, s.NByKind)
 	}
 	if s := r.Closed; s != nil {
-		line("closed accuracy by type", s.ByQType, s.NByQType)
+		line("closed accuracy ("+s.Mode+") by type", s.ByQType, s.NByQType)
 	}
 	if s := r.Open; s != nil {
 		line("open keyword match by type", s.ByQType, s.NByQType)

@@ -118,6 +118,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"--weights", weights, "--data", t.TempDir()}, "meta.json"},
 		{[]string{"--weights", weights, "--data", data, "--split", "dev"}, "--split"},
 		{[]string{"--weights", weights, "--data", data, "--tasks", "caption"}, "--tasks"},
+		{[]string{"--weights", weights, "--data", data, "--closed", "vote"}, "--closed"},
 		{[]string{"--weights", weights, "--data", other}, "takes 4×16×16"},
 		{[]string{"--weights", t.TempDir(), "--data", data}, "not a ctlens model directory"},
 	} {
