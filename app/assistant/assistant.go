@@ -60,6 +60,9 @@ type qa struct {
 	Answer   string
 	Task     string
 	Timings  string
+	// Choices are a closed question's offered answers with the model's
+	// probability of each, when it was answered by ranking them.
+	Choices []protocol.Choice
 }
 
 // Panel is the assistant panel.
@@ -454,7 +457,10 @@ func (p *Panel) generate(ctx app.Context, question string) {
 			text  strings.Builder
 			first time.Duration
 		)
-		p.eng.call(&protocol.Generate{Question: question, MaxTokens: maxTokens, Grey: grey, Sampling: sampling}, nil, func(m protocol.Message) {
+		// A closed question (its choices written in) is answered as the
+		// command line answers it: by ranking the offered answers.
+		_, _, closed := model.ParseClosedQuestion(question)
+		p.eng.call(&protocol.Generate{Question: question, MaxTokens: maxTokens, Grey: grey, Sampling: sampling, Rank: closed}, nil, func(m protocol.Message) {
 			switch m := m.(type) {
 			case *protocol.Text:
 				if first == 0 {
@@ -470,7 +476,7 @@ func (p *Panel) generate(ctx app.Context, question string) {
 					}
 				})
 			case *protocol.Done:
-				p.finish(ctx, question, m, Timings{Wall: time.Since(t0), FirstToken: first, Model: m.Timings, Sampling: sampling}, nil)
+				p.finish(ctx, question, m, Timings{Wall: time.Since(t0), FirstToken: first, Model: m.Timings, Sampling: sampling, Ranked: len(m.Choices)}, nil)
 			case *protocol.Error:
 				p.finish(ctx, question, nil, Timings{}, m)
 			}
@@ -533,6 +539,7 @@ func (p *Panel) finish(ctx app.Context, question string, res *protocol.Done, tm 
 		if p.asking != nil {
 			a := *p.asking
 			if res != nil {
+				a.Choices = res.Choices
 				a.Timings = tm.Line()
 				if p.routing != nil {
 					a.Task = p.routing.Task
@@ -857,6 +864,7 @@ func (p *Panel) renderQuestions() app.UI {
 		hist = append(hist, app.Li().Class("qa").DataSet("index", i).Body(
 			app.P().Class("qa-q").Text("Q: "+h.Question),
 			app.P().Class("qa-a").Text("A: "+h.Answer),
+			app.If(len(h.Choices) > 0, func() app.UI { return renderChoices(h.Choices) }),
 			app.If(h.Timings != "", func() app.UI { return app.P().Class("qa-t").Text(h.Timings) }),
 		))
 	}
@@ -889,6 +897,29 @@ func (p *Panel) renderQuestions() app.UI {
 			app.Button().ID("ask-submit").Type("button").Disabled(!p.canGenerate()).OnClick(p.onAsk).Text("Ask"),
 		),
 		app.Ol().ID("qa-history").Class("qa-history").Body(hist...),
+	)
+}
+
+// renderChoices shows a ranked answer's choices with the model's
+// probability of each: the answer was picked among them, and how sure
+// the model was matters as much as the pick.
+func renderChoices(cs []protocol.Choice) app.UI {
+	var rows []app.UI
+	for _, c := range cs {
+		pct := fmt.Sprintf("%.0f%%", 100*c.Prob)
+		cls := "qa-choice"
+		if c.Chosen {
+			cls += " chosen"
+		}
+		rows = append(rows, app.Li().Class(cls).DataSet("letter", c.Letter).DataSet("prob", fmt.Sprintf("%.4f", c.Prob)).Body(
+			app.Span().Class("qa-choice-text").Text(c.Letter+". "+c.Text),
+			app.Span().Class("qa-choice-bar").Style("width", fmt.Sprintf("%.1f%%", 100*c.Prob)),
+			app.Span().Class("qa-choice-prob").Text(pct),
+		))
+	}
+	return app.Div().Class("qa-choices").Body(
+		app.P().Class("qa-choices-note").Text("Ranked: the model's probability of each offered answer"),
+		app.Ul().Body(rows...),
 	)
 }
 

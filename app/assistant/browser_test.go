@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,12 @@ type cliReport struct {
 	Text    string `json:"text"`
 	Tokens  int    `json:"tokens"`
 	Task    string `json:"task"`
+	// Choices are a ranked closed answer's (ctlens ask with choices).
+	Choices []struct {
+		Letter string  `json:"letter"`
+		Text   string  `json:"text"`
+		Prob   float64 `json:"prob"`
+	} `json:"choices"`
 	Timings struct {
 		LoadMS        float64 `json:"load_ms"`
 		VisionMS      float64 `json:"vision_ms"`
@@ -269,8 +276,27 @@ func reportInBrowser(t *testing.T, backend string) {
 	click(t, s, "#ask-submit")
 	poll(t, s, "the answer", `document.querySelectorAll("#qa-history .qa-t").length === 1`, 10*time.Minute)
 	nativeAsk := nativeReport(t, browsertest.SampleDir(), browsertest.ModelDir(), backend, question, "--choices", "liver|spleen|kidney")
-	if ts := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-t").textContent`); !strings.Contains(ts, "; greedy)") {
-		t.Errorf("the answer's timings line %q does not say it was greedy", ts)
+	if ts := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-t").textContent`); !strings.Contains(ts, "ranked among 3 offered answers") {
+		t.Errorf("the answer's timings line %q does not say it was ranked among the 3 choices", ts)
+	}
+	// Ranked as the command line ranks: the same probabilities (to
+	// float32 noise between SwiftShader or the browser's CPU backend and
+	// the native run), the same answer marked chosen.
+	type pageChoice struct {
+		Letter string
+		Prob   float64
+		Chosen bool
+	}
+	shown := browsertest.Eval[[]pageChoice](s, `[...document.querySelectorAll("#qa-history .qa-choice")].map(e => ({Letter: e.dataset.letter, Prob: +e.dataset.prob, Chosen: e.classList.contains("chosen")}))`)
+	if len(shown) != len(nativeAsk.Choices) || len(shown) != 3 {
+		t.Errorf("the page shows choices %+v, the command line %+v", shown, nativeAsk.Choices)
+	} else {
+		for i, c := range shown {
+			n := nativeAsk.Choices[i]
+			if c.Letter != n.Letter || math.Abs(c.Prob-n.Prob) > 1e-3 || c.Chosen != strings.HasPrefix(nativeAsk.Text, n.Letter+".") {
+				t.Errorf("choice %d: page %+v, command line %+v (answer %q)", i, c, n, nativeAsk.Text)
+			}
+		}
 	}
 	answer := browsertest.Eval[string](s, `document.querySelector("#qa-history .qa-a").textContent`)
 	if want := "A: " + nativeAsk.Text; strings.TrimSpace(answer) != strings.TrimSpace(want) {

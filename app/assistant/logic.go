@@ -118,12 +118,19 @@ type Timings struct {
 	FirstToken time.Duration // click to the first streamed text
 	Model      model.Timings
 	Sampling   protocol.Sampling
+	// Ranked is the number of offered answers a closed question's answer
+	// was ranked among (0: generated, as Sampling says).
+	Ranked int
 }
 
 // Line is the sentence under an answer: "Generated on this device in
 // 4.2 s (vision 0.9 s, prefill 120 tok/s, 38 tok/s; greedy). Not a
 // diagnosis."
 func (t Timings) Line() string {
+	if t.Ranked > 0 {
+		return fmt.Sprintf("Answered on this device in %s (vision %s, prefill %.0f tok/s; ranked among %d offered answers). Not a diagnosis.",
+			seconds(t.Wall), seconds(time.Duration(t.Model.VisionMS*float64(time.Millisecond))), t.Model.PrefillTokPerS(), t.Ranked)
+	}
 	return fmt.Sprintf("Generated on this device in %s (vision %s, prefill %.0f tok/s, %.1f tok/s; %s). Not a diagnosis.",
 		seconds(t.Wall), seconds(time.Duration(t.Model.VisionMS*float64(time.Millisecond))), t.Model.PrefillTokPerS(), t.Model.DecodeTokPerS(),
 		SamplingText(t.Sampling))

@@ -54,6 +54,13 @@ func TestTimingsLine(t *testing.T) {
 	if have := tm.Line(); have != want {
 		t.Errorf("Line() = %q, want %q", have, want)
 	}
+	// A ranked closed answer generates nothing: no decode rate, no
+	// sampling, but how many answers it was picked among.
+	tm.Ranked = 3
+	want = "Answered on this device in 4.2 s (vision 0.90 s, prefill 120 tok/s; ranked among 3 offered answers). Not a diagnosis."
+	if have := tm.Line(); have != want {
+		t.Errorf("Line() = %q, want %q", have, want)
+	}
 }
 
 // TestDecodingForm: the Decoding section's fields parse to the settings

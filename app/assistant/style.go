@@ -31,6 +31,11 @@ const panelCSS = `
 .qa-history { padding-left: 1.2rem; }
 .qa p { margin: 0.1rem 0; white-space: pre-wrap; }
 .qa-t { opacity: 0.7; font-size: 0.8rem; }
+.qa-choices ul { list-style: none; margin: 0.2rem 0; padding: 0; }
+.qa-choices-note { opacity: 0.7; font-size: 0.75rem; margin: 0.2rem 0; }
+.qa-choice { position: relative; display: flex; justify-content: space-between; font-size: 0.85rem; padding: 0.1rem 0.3rem; }
+.qa-choice-bar { position: absolute; left: 0; top: 0; bottom: 0; background: rgba(90, 160, 255, 0.18); z-index: -1; }
+.qa-choice.chosen { font-weight: 600; }
 .task-probs, .layer-shares, .legend { list-style: none; padding: 0; margin: 0.2rem 0; }
 .bar-label { display: inline-block; min-width: 9rem; }
 .shares { background: rgba(128, 128, 128, 0.2); }

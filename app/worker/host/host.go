@@ -384,6 +384,10 @@ func (h *Host) generate(id int, m *protocol.Generate) {
 		h.post(id, &protocol.Error{Message: err.Error()})
 		return
 	}
+	if m.Rank {
+		h.rank(ctx, id, px, m.Question)
+		return
+	}
 	var (
 		pending strings.Builder
 		sent    bool
@@ -422,6 +426,23 @@ func (h *Host) generate(id int, m *protocol.Generate) {
 		return
 	}
 	h.post(id, &protocol.Done{Text: res.Text, Tokens: len(res.Tokens), StopReason: res.StopReason, Timings: res.Timings, Routing: res.Routing})
+}
+
+// rank answers a closed question by ranking its offered answers; the
+// answer goes as one Text, then Done with every choice's probability.
+func (h *Host) rank(ctx context.Context, id int, px []float32, question string) {
+	res, err := h.eng.Choose(ctx, engine.Request{Pixels: px, Question: question}, nil)
+	if err != nil {
+		h.fail(id, err)
+		return
+	}
+	h.post(id, &protocol.Text{Delta: res.Text})
+	_, choices, _ := engine.ClosedPrompt(question, nil)
+	done := &protocol.Done{Text: res.Text, Tokens: len(res.Tokens[res.Index]), StopReason: "ranked", Timings: res.Timings, Routing: res.Routing}
+	for i, c := range choices {
+		done.Choices = append(done.Choices, protocol.Choice{Letter: string(rune('A' + i)), Text: c, Prob: res.Probs[i], Chosen: i == res.Index})
+	}
+	h.post(id, done)
 }
 
 // Dir is a Platform over a model folder on disk with the CPU backend

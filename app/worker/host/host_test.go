@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"ctlens/app/worker/host"
 	"ctlens/app/worker/protocol"
 	"ctlens/model"
+	"ctlens/model/cpu"
+	"ctlens/model/engine"
 	"ctlens/server/serve"
 	"ctlens/shaders"
 )
@@ -325,5 +328,64 @@ func TestPanicIsAnError(t *testing.T) {
 	h.Handle(11, &protocol.Generate{MaxTokens: 6, Grey: g}, nil)
 	if _, m := final(t, replies, 11); !strings.Contains(mustBe[*protocol.Error](t, m).Message, "not loaded") {
 		t.Errorf("a generation after a load that panicked: %+v, want the model not loaded", m)
+	}
+}
+
+// TestRankedAnswer: a Generate with Rank answers a closed question as
+// engine.Choose does on the same model and input — the chosen "X. text"
+// as one Text and in Done, with every offered answer's probability —
+// and a question without choices is an error that says so.
+func TestRankedAnswer(t *testing.T) {
+	dir := tinyModel(t)
+	h, replies := start(t, dir)
+	card := openAndLoad(t, h, replies)
+	g := grey(t, card)
+	q := "Which organ is shown? Choices: A. liver B. spleen C. kidney"
+	h.Handle(3, &protocol.Generate{Question: q, Rank: true, Grey: g}, nil)
+	before, m := final(t, replies, 3)
+	d := mustBe[*protocol.Done](t, m)
+	if len(before) != 1 || mustBe[*protocol.Text](t, before[0]).Delta != d.Text {
+		t.Errorf("streamed %v before Done %q, want the answer as one Text", before, d.Text)
+	}
+
+	// The same through the engine directly.
+	src, err := host.Dir{Path: dir}.BuiltIn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := engine.ReadInfo(context.Background(), src.Manifest, src.Open, src.Where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := info.Load(context.Background(), cpu.New(), src.Open, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px, err := eng.Pixels(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := eng.Choose(context.Background(), engine.Request{Pixels: px, Question: q}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Text != want.Text || len(d.Choices) != 3 {
+		t.Fatalf("ranked %q with %+v, engine.Choose %q", d.Text, d.Choices, want.Text)
+	}
+	sum := 0.0
+	for i, c := range d.Choices {
+		sum += c.Prob
+		if c.Letter != string(rune('A'+i)) || c.Chosen != (i == want.Index) || math.Abs(c.Prob-want.Probs[i]) > 1e-9 {
+			t.Errorf("choice %d: %+v, engine: prob %g chosen %v", i, c, want.Probs[i], i == want.Index)
+		}
+	}
+	if math.Abs(sum-1) > 1e-9 || d.Choices[1].Text != "spleen" {
+		t.Errorf("choices %+v: probabilities sum to %g", d.Choices, sum)
+	}
+
+	h.Handle(4, &protocol.Generate{Question: "Which organ is shown?", Rank: true, Grey: g}, nil)
+	_, m = final(t, replies, 4)
+	if e := mustBe[*protocol.Error](t, m); !strings.Contains(e.Message, "no choices") {
+		t.Errorf("ranking without choices: %+v", e)
 	}
 }

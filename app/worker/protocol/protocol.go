@@ -126,6 +126,13 @@ type Loaded struct {
 type Generate struct {
 	Question  string `json:"question"`
 	MaxTokens int    `json:"max_tokens"`
+	// Rank answers a closed question — one carrying its choices in the
+	// form "… Choices: A. x B. y" — by the model's likelihood of each
+	// offered answer (engine.Choose, as `ctlens ask` does) instead of
+	// generating: the demo model writes the right answer text far more
+	// often than it prints that answer's letter. Done then lists the
+	// choices' probabilities; Sampling and MaxTokens do not apply.
+	Rank bool `json:"rank,omitempty"`
 	Sampling
 	// Grey is the series on the model's grid, normalised
 	// (volume.ModelInput's (D, H, W)). It travels in the blob.
@@ -177,6 +184,18 @@ type Done struct {
 	StopReason string         `json:"stop_reason"`
 	Timings    model.Timings  `json:"timings"`
 	Routing    *model.Routing `json:"routing,omitempty"` // nil for a dense model
+	// Choices are a ranked answer's offered answers with the model's
+	// probability of each (softmax of their summed log-likelihoods), in
+	// the question's order; nil for generated text.
+	Choices []Choice `json:"choices,omitempty"`
+}
+
+// Choice is one offered answer of a ranked closed question.
+type Choice struct {
+	Letter string  `json:"letter"`
+	Text   string  `json:"text"`
+	Prob   float64 `json:"prob"`
+	Chosen bool    `json:"chosen,omitempty"`
 }
 
 // Error classes: what the page does about an error.
