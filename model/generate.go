@@ -106,32 +106,14 @@ func (m *Model) Generate(ctx context.Context, s *State, req Request, o GenerateO
 		return nil, fmt.Errorf("model: the prompt %s an image slot but the request %s pixels",
 			map[bool]string{true: "has", false: "has no"}[hasImage], map[bool]string{true: "has", false: "has no"}[req.Pixels != nil])
 	}
-	force := -1
-	if o.ForceTask && o.Task >= 0 && m.Cfg.HasMoE() {
-		force = o.Task
+	r, visionMS, err := m.see(ctx, s, req, o.ForceTask, o.Task)
+	if err != nil {
+		return nil, err
 	}
-
-	start := time.Now()
-	if req.Pixels != nil {
-		if err := m.RouteText(s, req.Prompt, force); err != nil {
-			return nil, err
-		}
-		if err := m.EncodeVision(ctx, s, req.Pixels); err != nil {
-			return nil, err
-		}
-		if err := m.ops.Sync(); err != nil {
-			return nil, fmt.Errorf("model: vision: %w", err)
-		}
-		r, err := m.ReadRouting(s, force >= 0)
-		if err != nil {
-			return nil, err
-		}
-		res.Routing = r
-	}
-	res.Timings.VisionMS = msSince(start)
+	res.Routing, res.Timings.VisionMS = r, visionMS
 
 	sp := shaders.NewSampleParams(uint32(m.Cfg.LLM.VocabSize), o.Temperature, uint32(max(o.TopK, 0)), o.TopP, o.Seed, 0)
-	start = time.Now()
+	start := time.Now()
 	if err := m.Prefill(ctx, s, req.Prompt); err != nil {
 		return res, err
 	}
@@ -178,6 +160,35 @@ func (m *Model) Generate(ctx context.Context, s *State, req Request, o GenerateO
 		}
 		res.Timings.DecodeTokens++
 	}
+}
+
+// see runs the vision side of a request on s: the task router over the
+// prompt (or the forced task) and the vision encoder with its token
+// routers, and reads the routing back (nil without pixels). It returns
+// the wall time in ms, the Timings' VisionMS.
+func (m *Model) see(ctx context.Context, s *State, req Request, forceTask bool, task int) (*Routing, float64, error) {
+	start := time.Now()
+	if req.Pixels == nil {
+		return nil, msSince(start), nil
+	}
+	force := -1
+	if forceTask && task >= 0 && m.Cfg.HasMoE() {
+		force = task
+	}
+	if err := m.RouteText(s, req.Prompt, force); err != nil {
+		return nil, 0, err
+	}
+	if err := m.EncodeVision(ctx, s, req.Pixels); err != nil {
+		return nil, 0, err
+	}
+	if err := m.ops.Sync(); err != nil {
+		return nil, 0, fmt.Errorf("model: vision: %w", err)
+	}
+	r, err := m.ReadRouting(s, force >= 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, msSince(start), nil
 }
 
 // ReadRouting reads back what the TGH-MoE decided in the last RouteText

@@ -81,33 +81,15 @@ func (m *Model) ScoreContinuations(ctx context.Context, s *State, req Request, c
 	if longest-1 > s.MaxPrefill {
 		return nil, fmt.Errorf("model: a candidate of %d tokens exceeds the state's %d prefill rows", longest, s.MaxPrefill)
 	}
-	force := -1
-	if o.ForceTask && o.Task >= 0 && m.Cfg.HasMoE() {
-		force = o.Task
-	}
-
 	s.Reset()
 	res := &Scores{LogProbs: make([]float64, len(candidates))}
-	start := time.Now()
-	if req.Pixels != nil {
-		if err := m.RouteText(s, req.Prompt, force); err != nil {
-			return nil, err
-		}
-		if err := m.EncodeVision(ctx, s, req.Pixels); err != nil {
-			return nil, err
-		}
-		if err := m.ops.Sync(); err != nil {
-			return nil, fmt.Errorf("model: vision: %w", err)
-		}
-		r, err := m.ReadRouting(s, force >= 0)
-		if err != nil {
-			return nil, err
-		}
-		res.Routing = r
+	r, visionMS, err := m.see(ctx, s, req, o.ForceTask, o.Task)
+	if err != nil {
+		return nil, err
 	}
-	res.Timings.VisionMS = msSince(start)
+	res.Routing, res.Timings.VisionMS = r, visionMS
 
-	start = time.Now()
+	start := time.Now()
 	if err := m.Prefill(ctx, s, req.Prompt); err != nil {
 		return res, err
 	}
