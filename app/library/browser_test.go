@@ -175,8 +175,25 @@ func TestBrowserLibrary(t *testing.T) {
 	}
 	t.Logf("storage line: %s", storage)
 
+	// 7. Offline: after a reload with the server gone, an import still
+	// works — the import worker's script and wasm come from the service
+	// worker's cache, and the series is stored and listed.
+	s.Offline(true)
+	s.Reload()
+	waitFor(t, s, "the list offline", `document.querySelector("#library").dataset.ready === "yes" && document.querySelectorAll("#series-list .series-item").length === 1`, time.Minute)
+	offlineZip := filepath.Join(dir, "offline.zip")
+	if err := os.WriteFile(offlineZip, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upload(t, s, offlineZip)
+	waitFor(t, s, "the zip imported offline", `document.querySelectorAll("#series-list .series-item").length === 2 && document.querySelector("#library").dataset.importing === "no"`, 2*time.Minute)
+	if msgs := browsertest.Eval[string](s, `(document.getElementById("import-errors") || {}).innerText || ""`); msgs != "" {
+		t.Errorf("the offline import reported problems: %s", msgs)
+	}
+	s.Offline(false)
+
 	for _, e := range s.ConsoleErrors() {
-		if strings.Contains(e, "library") {
+		if strings.Contains(e, "library") || strings.Contains(e, "import worker") {
 			t.Errorf("console: %s", e)
 		}
 	}
