@@ -6,8 +6,10 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"ctlens/app/assistant"
+	"ctlens/app/internal/taskyield"
 	"ctlens/app/library"
 	"ctlens/app/viewer"
+	"ctlens/app/web/boot"
 )
 
 // Routes registers the app's pages with go-app. The wasm entry point and
@@ -56,7 +58,19 @@ type Workstation struct {
 
 	online       bool // navigator.onLine
 	offlineReady bool // a service worker controls the page: a reload works offline
+
+	// shown is how many of the panels (viewer, assistant, library, in
+	// that order) are mounted in the browser. Mounting all three with
+	// the page made one main-thread task of up to a few hundred ms, so
+	// OnMount adds one a task (mountNext) and removes the loading
+	// overlay after the last. The library comes last: its mount starts
+	// the import of the sample study, which should not share the page
+	// with the other panels' first renders. The server renders all three.
+	shown int
 }
+
+// panels is the number of panels mountNext mounts one by one.
+const panels = 3
 
 // Toggle opens drawer d, or closes it when it is already open; opening
 // one drawer closes the other, since on a narrow screen both would cover
@@ -78,6 +92,7 @@ func (w *Workstation) OnMount(ctx app.Context) {
 	if app.IsServer {
 		return
 	}
+	w.mountNext(ctx)
 	watchConnectivity(ctx, w)
 	ctx.Async(func() {
 		// requestAdapter awaits a promise: never on the UI goroutine.
@@ -87,6 +102,28 @@ func (w *Workstation) OnMount(ctx app.Context) {
 		})
 	})
 }
+
+// mountNext mounts the next panel in a browser task of its own: the
+// goroutine waits for a browser callback (taskyield.Yield), so the wasm
+// returns to the browser before the dispatch, and go-app renders the
+// panel in a later task than the last one. After the last panel it
+// removes go-app's loading overlay, which boot kept up.
+func (w *Workstation) mountNext(ctx app.Context) {
+	if w.shown >= panels {
+		boot.Release()
+		return
+	}
+	ctx.Async(func() {
+		taskyield.Yield()
+		ctx.Dispatch(func(ctx app.Context) {
+			w.shown++
+			ctx.Defer(w.mountNext)
+		})
+	})
+}
+
+// showing reports whether panel n (1-based, see shown) is mounted.
+func (w *Workstation) showing(n int) bool { return app.IsServer || w.shown >= n }
 
 func (w *Workstation) onToggle(d Drawer) app.EventHandler {
 	return func(ctx app.Context, e app.Event) { w.Toggle(d) }
@@ -117,14 +154,14 @@ func (w *Workstation) Render() app.UI {
 		),
 		app.Aside().ID("pane-library").Class("pane", "pane-library").Aria("label", "Study library").Body(
 			w.closeButton("Close the library"),
-			&library.Panel{},
+			app.If(w.showing(3), func() app.UI { return &library.Panel{} }),
 		),
 		app.Main().ID("pane-viewer").Class("pane", "pane-viewer").Body(
-			&viewer.Viewer{},
+			app.If(w.showing(1), func() app.UI { return &viewer.Viewer{} }),
 		),
 		app.Aside().ID("pane-assistant").Class("pane", "pane-assistant").Aria("label", "Assistant").Body(
 			w.closeButton("Close the assistant"),
-			&assistant.Panel{},
+			app.If(w.showing(2), func() app.UI { return &assistant.Panel{} }),
 		),
 		app.Div().Class("scrim").OnClick(func(ctx app.Context, e app.Event) { w.open = "" }),
 		w.renderStatus(),

@@ -24,6 +24,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"ctlens/app/internal/taskyield"
 	"ctlens/app/state"
 	"ctlens/app/worker/protocol"
 	"ctlens/model"
@@ -156,6 +157,19 @@ func (p *Panel) OnMount(ctx app.Context) {
 	p.followSeries()
 	ctx.Handle(state.ActionSeriesOpened, func(ctx app.Context, a app.Action) { p.followSeries() })
 	p.connect(ctx)
+	// The card request (the page's first JSON encoding) goes in a
+	// browser task after the panel's first render: together they made
+	// one long task of the page's start. The card is missing until the
+	// worker answers anyway; the shell's loading overlay is still up
+	// (it leaves after the library's mount, a task of its own).
+	ctx.Async(func() {
+		taskyield.Yield()
+		ctx.Dispatch(func(ctx app.Context) { p.openBuiltIn(ctx) })
+	})
+}
+
+// openBuiltIn asks the model worker for the built-in model's card.
+func (p *Panel) openBuiltIn(ctx app.Context) {
 	p.eng.call(&protocol.Open{Source: protocol.SourceBuiltIn}, nil, func(m protocol.Message) {
 		ctx.Dispatch(func(app.Context) {
 			switch m := m.(type) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ctlens/app/importer/protocol"
+	"ctlens/app/internal/taskyield"
 	"ctlens/volume"
 )
 
@@ -117,10 +118,10 @@ func (s *Store) Import(ctx context.Context, dec Decoder, opt ImportOptions) (*Im
 	return res, nil
 }
 
-// Yielder returns a Yield function that blocks for a moment whenever
-// budget has passed since it last did. In Go's js/wasm port the page's
-// event loop runs only while every goroutine is blocked, so a long import
-// must block now and then or the page freezes. It is safe for concurrent
+// Yielder returns a Yield function that ends the browser task
+// (taskyield.Yield) whenever budget has passed since it last did: in
+// Go's js/wasm port the page's event loop runs only between tasks, so a
+// long import must yield now and then or the page freezes. It is safe for concurrent
 // use.
 func Yielder(budget time.Duration) func() {
 	var mu sync.Mutex
@@ -133,7 +134,7 @@ func Yielder(budget time.Duration) func() {
 		}
 		mu.Unlock()
 		if due {
-			time.Sleep(time.Millisecond)
+			taskyield.Yield()
 			mu.Lock()
 			last = time.Now()
 			mu.Unlock()

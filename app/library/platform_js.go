@@ -19,6 +19,7 @@ import (
 
 	"ctlens/app/importer/blobfs"
 	"ctlens/app/internal/jsawait"
+	"ctlens/app/internal/taskyield"
 )
 
 // platform binds the panel to the browser.
@@ -183,7 +184,7 @@ func (p *Panel) onInput(ctx app.Context, e app.Event) {
 	// The browser built the FileList in this task (for a 500-file folder,
 	// most of 200 ms): the rest runs in tasks of its own.
 	ctx.Async(func() {
-		time.Sleep(time.Millisecond)
+		taskyield.Yield()
 		n := files.Length()
 		paths := make([]string, n)
 		blobs := make([]js.Value, n)

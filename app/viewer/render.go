@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"ctlens/app/internal/taskyield"
 	"ctlens/shaders"
 	"ctlens/shaders/parity"
 	"ctlens/volume"
@@ -92,7 +93,7 @@ func (r *Renderer) SetVolume(ctx context.Context, v *volume.Volume) error {
 				r.dropVolume()
 				return err
 			}
-			time.Sleep(time.Millisecond) // let the page run (wasm)
+			taskyield.Yield() // let the page run (wasm)
 		}
 	}
 	r.layout = l

@@ -155,6 +155,17 @@ func TestWasmPrecompressed(t *testing.T) {
 	if want := fmt.Sprintf(`goappWasmContentLength = "%d"`, len(f.wasm)); !strings.Contains(js, want) {
 		t.Errorf("app.js lacks %s", want)
 	}
+	// The Go program starts in a browser task of its own, after the one
+	// that instantiated the wasm.
+	for _, p := range []string{"/app.js", "/goapp.js"} {
+		rec := get(f.site, p)
+		if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, startApart+goRun) || strings.Count(body, goRun) != 1 {
+			t.Errorf("%s (%d) does not start the wasm in a task of its own", p, rec.Code)
+		}
+		if ct := rec.Header().Get("Content-Type"); !strings.Contains(ct, "javascript") {
+			t.Errorf("%s: Content-Type %q", p, ct)
+		}
+	}
 	st := f.site.Stats()
 	if st.WasmBytes != len(f.wasm) || st.BrotliBytes == 0 || st.GzipBytes == 0 || len(st.Version) != 20 ||
 		st.EngineBytes != len(f.engine) || st.EngineBrotliBytes == 0 || st.EngineGzipBytes == 0 {
