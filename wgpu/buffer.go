@@ -39,6 +39,7 @@ func (b *Buffer) Destroy() {
 	if b.raw != nil {
 		b.raw.Destroy()
 		b.raw = nil
+		b.d.live.Add(-int64(b.size))
 	}
 }
 
@@ -72,6 +73,7 @@ func (d *Device) NewBuffer(label string, size uint64, u Usage) (*Buffer, error) 
 	if err != nil {
 		return nil, err
 	}
+	d.live.Add(int64(size))
 	return &Buffer{d: d, raw: raw, size: size, label: label, usage: u}, nil
 }
 

@@ -35,7 +35,15 @@ type Device struct {
 	// staging is the kept readback buffer (see Device.stagingFor).
 	staging     *webgpu.Buffer
 	stagingSize uint64
+
+	// live counts the bytes of the Buffers made and not yet destroyed.
+	live atomic.Int64
 }
+
+// LiveBytes is the size of every Buffer made on d and not yet destroyed
+// (the readback staging buffer aside): what callers hold on the GPU, so
+// that a test can see a buffer that is dropped without Destroy.
+func (d *Device) LiveBytes() int64 { return d.live.Load() }
 
 // Info reports the adapter, granted features and limits.
 func (d *Device) Info() Info { return d.info }

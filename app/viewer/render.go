@@ -97,7 +97,7 @@ func (r *Renderer) SetVolume(ctx context.Context, v *volume.Volume) error {
 		}
 	}
 	r.layout = l
-	r.views = map[string]*target{} // bind groups named the old slabs
+	r.dropViews() // their bind groups named the old slabs
 	multi := l.Slabs > 1
 	if r.mpr, err = d2p(r.d, shaders.MPR(shaders.MPRVariant{MultiSlab: multi})); err != nil {
 		return err
@@ -122,6 +122,17 @@ func (r *Renderer) dropVolume() {
 		r.slabs[i] = r.dummy
 	}
 	r.layout = shaders.VolumeLayout{}
+	r.dropViews()
+}
+
+// dropViews destroys every view's buffers: their bind groups name the
+// volume's slabs and the heat map, so a new volume or heat map needs new
+// ones (a reset of the map alone left the old buffers allocated).
+func (r *Renderer) dropViews() {
+	for _, t := range r.views {
+		t.out.Destroy()
+		t.params.Destroy()
+	}
 	r.views = map[string]*target{}
 }
 
@@ -165,7 +176,7 @@ func (r *Renderer) SetHeat(colours []uint32) error {
 		r.heat.Destroy()
 	}
 	r.heat = r.dummy
-	r.views = map[string]*target{}
+	r.dropViews()
 	if len(colours) == 0 {
 		return nil
 	}
@@ -206,6 +217,7 @@ func (r *Renderer) target(view, kind string, w, h int) (*target, error) {
 	if t, ok := r.views[view]; ok {
 		t.out.Destroy()
 		t.params.Destroy()
+		delete(r.views, view)
 	}
 	t := &target{w: w, h: h, kind: kind}
 	var err error
@@ -218,17 +230,21 @@ func (r *Renderer) target(view, kind string, w, h int) (*target, error) {
 	if kind == "ray" {
 		if r.ray == nil {
 			if r.ray, err = d2p(r.d, shaders.Raymarch(shaders.RaymarchVariant{MultiSlab: r.layout.Slabs > 1})); err != nil {
+				t.out.Destroy()
 				return nil, err
 			}
 		}
 		p, third, params = r.ray, r.lut, shaders.RaymarchParams{}
 	}
 	if t.params, err = r.d.NewBuffer(view+" params", uint64(len(shaders.ParamsBytes(params))), wgpu.Uniform); err != nil {
+		t.out.Destroy()
 		return nil, err
 	}
 	t.group, err = r.d.Bind(p, wgpu.Whole(t.params), wgpu.Whole(r.slabs[0]), wgpu.Whole(r.slabs[1]),
 		wgpu.Whole(r.slabs[2]), wgpu.Whole(r.slabs[3]), wgpu.Whole(third), wgpu.Whole(t.out))
 	if err != nil {
+		t.out.Destroy()
+		t.params.Destroy()
 		return nil, err
 	}
 	r.views[view] = t

@@ -230,3 +230,57 @@ func TestRender3DOrientation(t *testing.T) {
 		t.Errorf("the left-superior block is not in the top right of the view")
 	}
 }
+
+// A new volume or heat map replaces the views' buffers (their bind groups
+// name the old ones): the GPU holds the same bytes after each round of
+// SetVolume, SetHeat and drawing every view, and nothing after Close.
+func TestRendererFreesWhatItReplaces(t *testing.T) {
+	d, err := wgpu.Open(context.Background(), wgpu.Options{})
+	if err != nil {
+		t.Fatalf("no GPU device (the test command installs mesa-vulkan-drivers): %v", err)
+	}
+	defer d.Close()
+	before := d.LiveBytes()
+	r, err := NewRenderer(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := testVolume(nil)
+	const w, h = 64, 48
+	win := volume.Window{Center: 0, Width: 2000}
+	round := func() int64 {
+		t.Helper()
+		if err := r.SetVolume(context.Background(), v); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.SetHeat([]uint32{shaders.Pack4x8([4]float32{1, 0, 0, 1})}); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []volume.PlaneKind{volume.Axial, volume.Coronal, volume.Sagittal} {
+			m := MPRView{Plane: v.PlaneFor(k), Zoom: 1}
+			if _, err := r.MPR(context.Background(), k.String(), m.Params(v, w, h, [3]float64{10, 8, 6}, win, false, Slab{})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := Presets3D[0]
+		lo, hi := p.Range()
+		cam := Camera3D{Zoom: 1}
+		if _, err := r.Raymarch(context.Background(), "3d", cam.Params(v, w, h, RayQuality{StepMM: 1, Steps: 64}, p.Mode, lo, hi, p.Window, p.Shade)); err != nil {
+			t.Fatal(err)
+		}
+		return d.LiveBytes() - before
+	}
+	first := round()
+	for i := range 3 {
+		if again := round(); again != first {
+			t.Errorf("round %d: the renderer holds %d bytes on the GPU, %d after the first round", i+2, again, first)
+		}
+	}
+	if use := r.GPUUse(); int64(use.Total) != first {
+		t.Errorf("GPUUse says %d bytes, the device counts %d", use.Total, first)
+	}
+	r.Close()
+	if left := d.LiveBytes() - before; left != 0 {
+		t.Errorf("%d bytes still on the GPU after Close", left)
+	}
+}
