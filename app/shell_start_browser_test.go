@@ -41,6 +41,23 @@ const startScript = `(() => {
   obs.observe(document, {childList: true, subtree: true});
 })();`
 
+// forgetSite leaves the app for about:blank (a new renderer process, in
+// which V8 has compiled none of the wasm) and clears everything the
+// browser keeps for the site — storage, service worker, HTTP cache — so
+// that the next visit is a first one.
+func forgetSite(t *testing.T, s *browsertest.Session) {
+	t.Helper()
+	if err := chromedp.Do(s.Ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("about:blank: %v", err)
+	}
+	if _, err := chromedp.Call(s.Ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: s.URL, StorageTypes: "all"}); err != nil {
+		t.Fatalf("clearing the origin's storage: %v", err)
+	}
+	if _, err := chromedp.Call(s.Ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+		t.Fatalf("clearing the cache: %v", err)
+	}
+}
+
 // startRecord is what startScript saw.
 type startRecord struct {
 	Long    [][2]float64 `json:"long"`
@@ -95,15 +112,7 @@ func TestShellStart(t *testing.T) {
 	check("reload with the library populated")
 
 	// A first visit again: nothing cached, no service worker, no library.
-	if err := chromedp.Do(s.Ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("about:blank: %v", err)
-	}
-	if _, err := chromedp.Call(s.Ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: s.URL, StorageTypes: "all"}); err != nil {
-		t.Fatalf("clearing the origin's storage: %v", err)
-	}
-	if _, err := chromedp.Call(s.Ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
-		t.Fatalf("clearing the cache: %v", err)
-	}
+	forgetSite(t, s)
 	s.Navigate("/")
 	check("fresh load")
 	// The fresh load imports the sample (in the import worker) and shows

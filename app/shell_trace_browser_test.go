@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"ctlens/app/internal/browsertest"
@@ -90,15 +87,7 @@ func TestShellStartTrace(t *testing.T) {
 	// process — its back/forward cache does that — and then the tasks
 	// come without Go stacks: "0 samples"; the lazily compiled functions
 	// still name the code each task ran first.)
-	if err := chromedp.Do(s.Ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("about:blank: %v", err)
-	}
-	if _, err := chromedp.Call(s.Ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: s.URL, StorageTypes: "all"}); err != nil {
-		t.Fatalf("clearing the origin's storage: %v", err)
-	}
-	if _, err := chromedp.Call(s.Ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
-		t.Fatalf("clearing the cache: %v", err)
-	}
+	forgetSite(t, s)
 	if err := chromedp.Do(s.Ctx, chromedp.Navigate(s.URL+"/no-such-page")); err != nil {
 		t.Fatalf("a page of the site that is not the app: %v", err)
 	}
