@@ -144,15 +144,7 @@ func choose(ctx context.Context, e *mengine.Engine, req request, px []float32, r
 		fmt.Fprintf(stdout, "%s %s. %-24s p %.3f\n", mark, c.Letter, c.Text, c.Prob)
 	}
 	var b strings.Builder
-	if rt := out.Routing; rt != nil {
-		fmt.Fprintf(&b, "task %s", rt.Task)
-		if rt.Forced {
-			b.WriteString(" (forced)")
-		} else {
-			fmt.Fprintf(&b, " (p %.2f)", rt.TaskProbs[rt.Task])
-		}
-		b.WriteString(" · ")
-	}
+	b.WriteString(taskText(out.Routing))
 	t := out.Timings
 	fmt.Fprintf(&b, "%d choices ranked by likelihood (--generate: the model's own answer) · load %.0f ms · import %.0f ms · vision %.0f ms · prefill %.0f ms · scoring %.0f ms · %s",
 		len(out.Choices), t.LoadMS, t.ImportMS, t.VisionMS, t.PrefillMS, t.DecodeMS, out.Backend)

@@ -256,19 +256,23 @@ func generate(ctx context.Context, req request, g *generateFlags, stdout, stderr
 	return nil
 }
 
+// taskText starts a summary line with the task group the router chose
+// ("task report (p 0.97) · "), or is empty for a dense model.
+func taskText(r *mengine.RoutingSummary) string {
+	if r == nil {
+		return ""
+	}
+	if r.Forced {
+		return fmt.Sprintf("task %s (forced) · ", r.Task)
+	}
+	return fmt.Sprintf("task %s (p %.2f) · ", r.Task, r.TaskProbs[r.Task])
+}
+
 // printSummary is the one line after a streamed text, on stderr so that
 // stdout holds the text alone.
 func printSummary(w io.Writer, o output) {
 	var b strings.Builder
-	if r := o.Routing; r != nil {
-		fmt.Fprintf(&b, "task %s", r.Task)
-		if r.Forced {
-			b.WriteString(" (forced)")
-		} else {
-			fmt.Fprintf(&b, " (p %.2f)", r.TaskProbs[r.Task])
-		}
-		b.WriteString(" · ")
-	}
+	b.WriteString(taskText(o.Routing))
 	t := o.Timings
 	fmt.Fprintf(&b, "%d tokens (%s) · load %.0f ms · import %.0f ms · vision %.0f ms · prefill %.1f tok/s · decode %.1f tok/s · %s",
 		o.Tokens, o.StopReason, t.LoadMS, t.ImportMS, t.VisionMS, t.PrefillTokPerS, t.DecodeTokPerS, o.Backend)
