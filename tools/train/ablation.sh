@@ -42,13 +42,16 @@ done
 import json, sys
 out, recipes = sys.argv[1], sys.argv[2:]
 rows = {"2d": "(a) 2D baseline", "3d": "(b) 3D, no MoE", "one-stage": "(c) TGH-MoE, one stage", "two-stage": "(d) TGH-MoE, two stages"}
-print("| row | closed-VQA acc | report finding recall | report METEOR | report ROUGE-1 | open keyword match | open METEOR | task router |")
+print("| row | closed-VQA acc (how) | report finding recall | report METEOR | report ROUGE-1 | open keyword match | open METEOR | task router |")
 print("|---|---|---|---|---|---|---|---|")
+f = lambda v: "%.3f" % v if isinstance(v, (int, float)) else "–"
+prior = None
 for r in recipes:
     e = json.load(open("%s/%s.eval.json" % (out, r)))
     rep, cl, op = e.get("report", {}), e.get("closed_vqa", {}), e.get("open_vqa", {})
-    f = lambda v: "%.3f" % v if isinstance(v, (int, float)) else "–"
-    print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (rows[r], f(cl.get("accuracy")), f(rep.get("finding_recall")),
-          f(rep.get("meteor")), f(rep.get("rouge1")), f(op.get("keyword_match")), f(op.get("meteor")),
+    prior = cl.get("prior_accuracy", prior)
+    print("| %s | %s (%s) | %s | %s | %s | %s | %s | %s |" % (rows[r], f(cl.get("accuracy")), cl.get("mode", "generate"),
+          f(rep.get("finding_recall")), f(rep.get("meteor")), f(rep.get("rouge1")), f(op.get("keyword_match")), f(op.get("meteor")),
           f(e.get("router_accuracy")) if r in ("one-stage", "two-stage") else "–"))
+print("| blind answer prior | %s | – | – | – | – | – | – |" % f(prior))
 EOF
