@@ -113,6 +113,8 @@ var staticFiles = map[string]string{
 	// The DICOM import Web Worker (it loads /wasm_exec.js and
 	// /web/import.wasm).
 	"import-worker.js": "text/javascript; charset=utf-8",
+	// Both workers' shared start.
+	"worker-boot.js": "text/javascript; charset=utf-8",
 }
 
 // Paths of the workers, precached by the service worker like the app's
@@ -122,6 +124,7 @@ const (
 	EngineWasmURL   = "/web/engine.wasm"
 	ImportWorkerURL = "/web/import-worker.js"
 	ImportWasmURL   = "/web/import.wasm"
+	WorkerBootURL   = "/web/worker-boot.js"
 )
 
 // goRun is the line of go-app's app.js (v10) that starts the Go
@@ -223,7 +226,7 @@ func New(cfg Config) (*Site, error) {
 		// is not the byte count app.js reads: give it the decoded size.
 		WasmContentLength:     strconv.Itoa(len(wasm.raw)),
 		ServiceWorkerTemplate: string(worker),
-		CacheableResources:    []string{"/web/icon.svg", EngineWorkerURL, EngineWasmURL, ImportWorkerURL, ImportWasmURL},
+		CacheableResources:    []string{"/web/icon.svg", EngineWorkerURL, EngineWasmURL, ImportWorkerURL, ImportWasmURL, WorkerBootURL},
 	}
 
 	mux := http.NewServeMux()

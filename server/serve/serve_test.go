@@ -566,7 +566,7 @@ func TestEngineWorkerServed(t *testing.T) {
 			t.Errorf("%s: Content-Type %q", script, ct)
 		}
 		js := rec.Body.String()
-		for _, want := range []string{`importScripts(self.origin + "/wasm_exec.js")`, `fetch(self.origin + "` + wasm + `")`, "instantiateStreaming", "__ctlensPending"} {
+		for _, want := range []string{`importScripts(self.origin + "/wasm_exec.js", self.origin + "` + WorkerBootURL + `")`, `ctlensRunWorker(self.origin + "` + wasm + `"`, "__ctlensPending"} {
 			if !strings.Contains(js, want) {
 				t.Errorf("%s lacks %s", script, want)
 			}
@@ -578,8 +578,12 @@ func TestEngineWorkerServed(t *testing.T) {
 			t.Errorf("%s If-None-Match: %d, want 304", script, rec.Code)
 		}
 	}
+	boot := get(f.site, WorkerBootURL)
+	if b := boot.Body.String(); boot.Code != 200 || !strings.Contains(b, "function ctlensRunWorker(wasmURL") || !strings.Contains(b, "instantiateStreaming(fetch(wasmURL)") {
+		t.Errorf("%s (%d) does not start a worker's wasm", WorkerBootURL, boot.Code)
+	}
 	w := get(f.site, "/app-worker.js").Body.String()
-	for _, u := range []string{EngineWorkerURL, EngineWasmURL, ImportWorkerURL, ImportWasmURL} {
+	for _, u := range []string{EngineWorkerURL, EngineWasmURL, ImportWorkerURL, ImportWasmURL, WorkerBootURL} {
 		if !strings.Contains(w, `"`+u+`"`) {
 			t.Errorf("the service worker does not precache %s", u)
 		}
