@@ -280,9 +280,9 @@ func DecodeEvent(head string, voxels []int16) (id int, ev Event, err error) {
 
 // Bytes is the wire form of voxels, little-endian int16: a view of the
 // same memory where the machine is little-endian (wasm always is), so
-// that a 250 MB volume is not copied to be posted — and so a receiver
-// fills a []int16 by copying into Bytes of it. On a big-endian machine it
-// is a converted copy (and a receiver must use FromBytes).
+// that a 250 MB volume is not copied to be posted. On a big-endian
+// machine it is a converted copy. (Receivers fill voxels through an
+// Assembler, which handles both.)
 func Bytes(voxels []int16) []byte {
 	if len(voxels) == 0 {
 		return nil
@@ -295,18 +295,6 @@ func Bytes(voxels []int16) []byte {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(x))
 	}
 	return b
-}
-
-// FromBytes converts wire bytes to voxels (a copy).
-func FromBytes(b []byte) ([]int16, error) {
-	if len(b)%2 != 0 {
-		return nil, fmt.Errorf("import protocol: %d voxel bytes, not whole int16s", len(b))
-	}
-	v := make([]int16, len(b)/2)
-	for i := range v {
-		v[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
-	}
-	return v, nil
 }
 
 var littleEndian = func() bool {
