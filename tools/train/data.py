@@ -23,6 +23,16 @@ def read_meta(data_dir):
     return meta
 
 
+def finding_labels(meta):
+    """The labels of the finding probe (train.py --finding-aux): each kind
+    the dataset draws (meta.findings), and each kind on each side, so the
+    probe also learns where a finding is, which a report must say."""
+    out = []
+    for f in meta.get("findings", []):
+        out += [f["kind"], f["kind"] + "@left", f["kind"] + "@right"]
+    return out
+
+
 def states_abnormality(seq):
     """Whether a caption names a finding: tools/dataset writes "Abnormal:
     <findings>." in those, "No abnormality." in the others."""
@@ -62,6 +72,8 @@ class Dataset:
         if self.volumes.ndim != 4:
             raise ValueError("%s: shape %s, want (N, D, H, W)" % (vp, self.volumes.shape))
         n = self.volumes.shape[0]
+        self.labels = finding_labels(meta)
+        self.case_labels = np.zeros((n, len(self.labels)), dtype=np.float32)
         cap_prompt = meta["prompt"]["caption_prompt_ids"]
         self.seqs = []
         with open(path) as f:
@@ -76,11 +88,28 @@ class Dataset:
                     if r["task"] not in M.TASKS:
                         raise ValueError("%s:%d: task %r is not one of %s" % (path, line, r["task"], M.TASKS))
                     s = {"prompt": r["prompt_ids"], "answer": r["answer_ids"], "task": M.TASKS.index(r["task"]), "row": r["case"]}
+                    self.mark_findings(r.get("findings") or [], s["row"], path, line, n)
                 if not 0 <= s["row"] < n:
                     raise ValueError("%s:%d: case %d is not a row of %s (%d rows)" % (path, line, s["row"], vp, n))
                 if s["prompt"].count(M.IMAGE_SLOT) != 1:
                     raise ValueError("%s:%d: the prompt must hold exactly one image slot (-1)" % (path, line))
                 self.seqs.append(s)
+
+    def mark_findings(self, findings, row, path, line, n):
+        """Sets the probe labels of case `row` from a sample's findings
+        (every sample of a case lists the case's findings)."""
+        if not 0 <= row < n:
+            return  # the row check below reports it
+        for f in findings:
+            for name in (f.get("kind", ""), "%s@%s" % (f.get("kind", ""), f.get("side") or "")):
+                if name in self.labels:
+                    self.case_labels[row, self.labels.index(name)] = 1.0
+                elif "@" not in name:
+                    raise ValueError("%s:%d: finding kind %r is not in meta.json's findings" % (path, line, name))
+
+    def finding_targets(self, idx):
+        """(B, L) probe labels of the cases of sequences idx."""
+        return np.stack([self.case_labels[self.seqs[i]["row"]] for i in idx])
 
     def repeat(self, pred, k):
         """Makes each sequence for which pred(seq) holds appear k times

@@ -441,11 +441,21 @@ class CTLens(nn.Module):
         x = self.norm(x)
         return F.linear(x, self.embed_tokens.weight) if self.tied else self.lm_head(x)
 
-    def forward(self, pixels, ids_list, task=None):
-        """ids_list: prompt+answer ids with one IMAGE_SLOT each. Returns
-        logits (B, T, V), lengths, task logits, chosen task, routes."""
-        visual, tl, chosen, routes = self.encode(pixels, ids_list if self.has_moe else None, task)
+    def forward(self, pixels, ids_list, task=None, prompt_lens=None, with_visual=False):
+        """ids_list: prompt+answer ids with one IMAGE_SLOT each; prompt_lens:
+        how many of each are the prompt, which alone the TGH-MoE's text pool
+        sees (as at inference: pooling the answer too would leak it into the
+        routing). Returns logits (B, T, V), lengths, task logits, chosen
+        task, routes, and with_visual the visual tokens (B, Tv, C) too."""
+        prompts = None
+        if self.has_moe:
+            if prompt_lens is None:
+                raise ValueError("CTLens.forward: prompt_lens is needed with TGH-MoE (the router pools the prompt only)")
+            prompts = [ids[:n] for ids, n in zip(ids_list, prompt_lens)]
+        visual, tl, chosen, routes = self.encode(pixels, prompts, task)
         x, lens = self.embed(ids_list, visual)
+        if with_visual:
+            return self.decode(x), lens, tl, chosen, routes, visual
         return self.decode(x), lens, tl, chosen, routes
 
     # -- names

@@ -60,8 +60,34 @@ def main():
     with torch.no_grad():
         ld = m3(px, ids)[0]
         for task in range(3):
-            lm = mm(px, ids, torch.tensor([task, task]))[0]
+            lm = mm(px, ids, torch.tensor([task, task]), [len(p) for p in prompts])[0]
             dm = close(lm, ld, 1e-5, "MoE at initialisation vs the dense model (task %d)" % task)
+
+    # the router pools the prompt only, as at inference: the answer after it
+    # must not change the routing (nor so the visual tokens)
+    with torch.no_grad():
+        other = [p + [11, 12] for p in prompts]
+        lens = [len(p) for p in prompts]
+        ta, va = mm(px, ids, None, lens, with_visual=True)[2::3]
+        tb, vb = mm(px, other, None, lens, with_visual=True)[2::3]
+        tc = mm.encode(px, prompts)[1]
+        close(ta, tc, 0, "task logits in training vs the prompt alone")
+        close(tb, tc, 0, "task logits with another answer")
+        close(va, vb, 0, "visual tokens with another answer")
+    try:
+        mm(px, ids)
+        raise SystemExit("selfcheck: the MoE forward ran without prompt lengths")
+    except ValueError:
+        pass
+
+    # the finding probe: max over tokens, so one token is enough
+    probe = T.FindingProbe(4, ["a", "b"], torch.ones(2))
+    with torch.no_grad():
+        probe.read.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+        probe.read.bias.zero_()
+        vis = torch.tensor([[[0.0, 0, 1, -1], [0, 0, 1, -1], [3, 0, 0, -3]]]) * 1000  # any scale
+        got = probe(vis)
+    close(got, torch.tensor([[math.sqrt(2), 0.0]]), 1e-5, "finding probe: normalised tokens, max over them")
 
     # ties: zero routers pick experts 0..k-1 of the chosen group
     moe = mm.vision.encoder.layers[cfg["moe"]["layers"][0]].moe[0]
@@ -112,6 +138,8 @@ def main():
     ds.seqs = [{"abnormal": False, "answer": [9, 5, 7, 8, 4]}, {"abnormal": False, "answer": [6, 7, 8, 4]},
                {"abnormal": True, "answer": [6, 2, 8, 4]}]
     assert D.normal_caption_tail(ds) == [7, 8, 4], D.normal_caption_tail(ds)
+    # finding labels: each kind, then the kind on each side
+    assert D.finding_labels({"findings": [{"kind": "x"}, {"kind": "y"}]}) == ["x", "x@left", "x@right", "y", "y@left", "y@right"]
     print("selfcheck ok: transfer per-slice max|diff| %.2g, MoE init vs dense %.2g, rope %.2g" % (dv, dm, dr))
 
 

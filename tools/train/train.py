@@ -232,7 +232,7 @@ def evaluate(model, ds, cin, end_id, limit, device, max_new=64):
     found = {True: [], False: []}  # captions: truth -> predicted abnormal
     for i in idx:
         pixels, ids, task, spans = make_batch(ds, [i], cin, device)
-        logits, lens, tl, chosen, _ = model(pixels, ids, task if model.has_moe else None)
+        logits, lens, tl, chosen, _ = model(pixels, ids, task if model.has_moe else None, [lp for lp, _ in spans])
         tg = targets(ids, spans, model.tv, logits.shape[1], device)
         tot += F.cross_entropy(logits.view(-1, logits.shape[-1]), tg.view(-1), ignore_index=-100, reduction="sum").item()
         cnt += int((tg != -100).sum())
@@ -326,6 +326,76 @@ def build_stage_model(kind, init, cfg, prev):
     raise ValueError(init)
 
 
+class FindingProbe(torch.nn.Module):
+    """Training only (--finding-aux): a linear read-out of the finding
+    labels (data.finding_labels: each kind, and each kind on each side)
+    from the visual tokens the decoder sees, max-pooled over the tokens so
+    that one token showing a finding is enough. Its loss gives the vision
+    tower and projector a direct, dense signal of what is in the volume,
+    which the answer loss gives only through a few answer tokens; it is not
+    part of the exported model."""
+
+    def __init__(self, width, labels, pos_weight):
+        super().__init__()
+        self.labels = list(labels)
+        # the visual tokens' scale is free (their norm reached ~7,000 in the
+        # demo run, the decoder's RMSNorm hides it); a read-out of raw tokens
+        # saw logits jump by thousands a step and stayed at chance
+        self.norm = torch.nn.LayerNorm(width, elementwise_affine=False)
+        self.read = torch.nn.Linear(width, len(labels))
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, visual):
+        return self.read(self.norm(visual)).amax(1)
+
+    def loss(self, visual, target):
+        return F.binary_cross_entropy_with_logits(self(visual), target, pos_weight=self.pos_weight)
+
+
+def new_finding_probe(m, ds, state, device):
+    """A probe for model m's visual tokens; positives weighted by the
+    negatives' share (at most 10x) so rare labels are not learnt as
+    "never"; the previous stage's weights when given."""
+    y = torch.from_numpy(ds.case_labels)
+    pos = y.sum(0)
+    pw = ((len(y) - pos) / pos.clamp(min=1)).clamp(max=10.0)
+    probe = FindingProbe(m.cfg["text_config"]["hidden_size"], ds.labels, pw)
+    if state is not None:
+        probe.load_state_dict(state)
+    return probe.to(device)
+
+
+@torch.no_grad()
+def evaluate_probe(m, probe, ds, cin, device):
+    """Per finding kind on one report prompt per validation case: recall
+    and specificity of the probe at logit 0 -- whether the visual tokens
+    hold the finding, apart from whether the decoder reads it."""
+    m.eval()
+    rows, seen = [], set()
+    for i, s in enumerate(ds.seqs):
+        if s["row"] not in seen and M.TASKS[s["task"]] == "report":
+            seen.add(s["row"])
+            rows.append(i)
+    hits = {}
+    for k in range(0, len(rows), 16):
+        idx = rows[k : k + 16]
+        pixels, ids, _, spans = make_batch(ds, idx, cin, device)
+        prompts = [i[:lp] for i, (lp, _) in zip(ids, spans)]
+        visual, _, _, _ = m.encode(pixels, prompts if m.has_moe else None, None)
+        pred = (probe(visual) > 0).cpu().numpy()
+        truth = ds.finding_targets(idx) > 0.5
+        for j, name in enumerate(probe.labels):
+            if "@" in name:
+                continue
+            h = hits.setdefault(name, [0, 0, 0, 0])  # tp, pos, tn, neg
+            h[0] += int((pred[:, j] & truth[:, j]).sum())
+            h[1] += int(truth[:, j].sum())
+            h[2] += int((~pred[:, j] & ~truth[:, j]).sum())
+            h[3] += int((~truth[:, j]).sum())
+    m.train()
+    return {n: {"recall": h[0] / max(h[1], 1), "specificity": h[2] / max(h[3], 1), "n": h[1]} for n, h in hits.items()}
+
+
 def answer_loss(logits, tg, norm):
     """Next-token cross-entropy over the answer tokens: their mean over
     the batch ("token"), or each sequence's mean, then the mean over
@@ -347,6 +417,7 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
     meta = {"data": os.path.abspath(a.data), "recipe": a.recipe, "size": a.size, "stage": name, "seed": a.seed}
     if os.path.exists(final):
         ck = torch.load(final, map_location="cpu")
+        a.probe_state = ck.get("probe")
         m = M.CTLens(ck["cfg"])
         m.load_state_dict(ck["model"])
         if rank == 0:
@@ -360,10 +431,15 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
         ds.repeat(D.states_abnormality, a.abnormal_captions)
     cin = cfg["vision_config"]["num_channels"]
     base_lr = a.lr * (a.lr0_mult if si == 0 else 1.0)
+    probe = None
+    if a.finding_aux > 0 and dkind == "samples":
+        probe = new_finding_probe(m, ds, a.probe_state, device)
     fast = M.moe_param_names(m) if init == "add_moe" else None
     groups = [{"params": [], "mult": 1.0}, {"params": [], "mult": a.shared_lr_mult}]
     for n, p in m.named_parameters():
         groups[1 if (fast is not None and n not in fast) else 0]["params"].append(p)
+    if probe is not None:
+        groups[0]["params"].extend(probe.parameters())
     groups = [g for g in groups if g["params"]]
     opt = torch.optim.AdamW([{"params": g["params"], "lr": base_lr * g["mult"]} for g in groups],
                             lr=base_lr, weight_decay=a.weight_decay, betas=(0.9, 0.98))
@@ -373,6 +449,8 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
     if os.path.exists(latest):
         ck = torch.load(latest, map_location="cpu")
         m.load_state_dict(ck["model"])
+        if probe is not None:
+            probe.load_state_dict(ck["probe"])
         opt.load_state_dict(ck["opt"])
         start = ck["step"]
         if rank == 0:
@@ -393,35 +471,44 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
             g["lr"] = lr * mu
         idx = global_batch(len(ds), step, gb, a.seed, si)[rank * a.batch : (rank + 1) * a.batch]
         pixels, ids, task, spans = make_batch(ds, idx, cin, device)
-        logits, lens, tl, chosen, routes = net(pixels, ids, task if m.has_moe else None)
+        logits, lens, tl, chosen, routes, visual = net(pixels, ids, task if m.has_moe else None, [lp for lp, _ in spans],
+                                                       with_visual=True)
         tg = targets(ids, spans, m.tv, logits.shape[1], device)
         ce = answer_loss(logits, tg, a.loss_norm)
         loss = ce
-        aux = tce = torch.zeros((), device=device)
+        aux = tce = fnd = torch.zeros((), device=device)
+        if probe is not None:
+            fnd = probe.loss(visual, torch.from_numpy(ds.finding_targets(idx)).to(device))
+            loss = loss + a.finding_aux * fnd
         if m.has_moe:
             tce = F.cross_entropy(tl, task)
             aux = balance_loss(routes, task, cfg["moe"]["experts_per_task"])
             loss = loss + a.task_loss * tce + a.aux_loss * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        if probe is not None and world > 1:  # the probe is outside DDP: average its gradients here
+            for p in probe.parameters():
+                dist.all_reduce(p.grad)
+                p.grad /= world
+        torch.nn.utils.clip_grad_norm_(list(m.parameters()) + (list(probe.parameters()) if probe is not None else []), 1.0)
         opt.step()
         if rank == 0:
             el = time.time() - t0
             sps = (step + 1 - done0) / max(el, 1e-9)
             rec = {"stage": name, "step": step + 1, "steps": steps, "loss": loss.item(), "ce": ce.item(),
-                   "task_ce": tce.item(), "aux": aux.item(), "lr": lr, "steps_per_s": sps, "time": time.time()}
+                   "task_ce": tce.item(), "aux": aux.item(), "finding": fnd.item(), "lr": lr, "steps_per_s": sps, "time": time.time()}
             log.write(json.dumps(rec) + "\n")
             log.flush()
             if (step + 1) % a.log_every == 0 or step + 1 == steps:
                 eta = (steps - step - 1) / max(sps, 1e-9)
                 bar = "#" * int(20 * (step + 1) / steps)
-                print("[%s] %-20s %d/%d loss %.4f (ce %.4f task %.3f aux %.3f) lr %.2e %.2f step/s eta %s" % (
-                    name, bar, step + 1, steps, loss.item(), ce.item(), tce.item(), aux.item(), lr, sps,
+                print("[%s] %-20s %d/%d loss %.4f (ce %.4f task %.3f aux %.3f finding %.3f) lr %.2e %.2f step/s eta %s" % (
+                    name, bar, step + 1, steps, loss.item(), ce.item(), tce.item(), aux.item(), fnd.item(), lr, sps,
                     datetime.timedelta(seconds=int(eta))), flush=True)
         if (step + 1) % a.ckpt_every == 0 and step + 1 < steps:
             if rank == 0:
-                save(latest, {"cfg": m.cfg, "model": m.state_dict(), "opt": opt.state_dict(), "step": step + 1, "meta": meta})
+                save(latest, {"cfg": m.cfg, "model": m.state_dict(), "opt": opt.state_dict(), "step": step + 1, "meta": meta,
+                              "probe": probe.state_dict() if probe is not None else None})
             if world > 1:
                 dist.barrier()
         a.steps_done += 1
@@ -435,16 +522,20 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
         ev = evaluate(m, D.Dataset(a.data, "val", dkind), cin, info["end_token_id"],
                       a.eval_n, device)
         ev.update({"stage": name, "steps": steps})
+        if probe is not None:
+            ev["finding_probe"] = evaluate_probe(m, probe, D.Dataset(a.data, "val", dkind), cin, device)
         print("[%s] eval %s" % (name, json.dumps(ev)), flush=True)
         log.write(json.dumps(dict(ev, event="eval")) + "\n")
         log.flush()
         with open(os.path.join(sdir, "eval.json"), "w") as f:
             json.dump(ev, f, indent=1)
-        save(final, {"cfg": m.cfg, "model": m.state_dict(), "step": steps, "meta": meta, "eval": ev})
+        save(final, {"cfg": m.cfg, "model": m.state_dict(), "step": steps, "meta": meta, "eval": ev,
+                     "probe": probe.state_dict() if probe is not None else None})
         if os.path.exists(latest):
             os.remove(latest)
     if world > 1:
         dist.barrier()
+    a.probe_state = probe.state_dict() if probe is not None else None
     return m
 
 
@@ -475,6 +566,7 @@ def worker(rank, world, a, env_init=False):
     log = open(os.path.join(a.out, "log.jsonl"), "a") if rank == 0 else None
     prev = None
     a.steps_done = 0
+    a.probe_state = None
     try:
         for si, stage in enumerate(recipe_stages(a.recipe, a.steps)):
             prev = run_stage(a, rank, world, device, si, stage, cfg, info, prev, log)
@@ -548,6 +640,8 @@ def main(argv=None):
                     help="after an MoE stage, fit the task router on the training prompts for this many full-batch steps")
     ap.add_argument("--loss-norm", default="token", choices=["token", "sequence"],
                     help="answer loss: mean over all answer tokens, or over each sequence's tokens then over sequences")
+    ap.add_argument("--finding-aux", type=float, default=0.0,
+                    help="stages 1-2: weight of the finding probe's loss on the visual tokens (0: none; training only)")
     ap.add_argument("--abnormal-captions", type=int, default=1,
                     help="stage 0: each caption that states an abnormality appears this many times per epoch")
     ap.add_argument("--seed", type=int, default=1)

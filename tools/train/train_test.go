@@ -93,7 +93,7 @@ func TestTrainExportParity(t *testing.T) {
 	requireTorch(t)
 	data := tinyDataset(t)
 	run := filepath.Join(t.TempDir(), "run")
-	out := script(t, "train.py", "--data", data, "--out", run, "--smoke", "--ranks", "2")
+	out := script(t, "train.py", "--data", data, "--out", run, "--smoke", "--ranks", "2", "--finding-aux", "1")
 	t.Logf("train:\n%s", out)
 
 	// Every stage logged finite losses for each of its steps, once (rank 0).
@@ -110,12 +110,17 @@ func TestTrainExportParity(t *testing.T) {
 		if st == "s2" && r["task_ce"].(float64) <= 0 {
 			t.Errorf("stage s2 step %v: no task-router loss", r["step"])
 		}
+		if f := r["finding"].(float64); (st == "s0") != (f == 0) {
+			t.Errorf("stage %s step %v: finding-probe loss %v (want one in the volume stages only)", st, r["step"], f)
+		}
 	}
 	for _, st := range []string{"s0", "s1", "s2"} {
 		if steps[st] != 3 {
 			t.Errorf("stage %s logged %d steps, want 3 (--smoke)", st, steps[st])
 		}
 	}
+
+	checkProbeCounts(t, data, filepath.Join(run, "s2", "eval.json"))
 
 	model := filepath.Join(t.TempDir(), "model")
 	t.Logf("export:\n%s", script(t, "export.py", filepath.Join(run, "s2", "final.pt"), "--out", model))
@@ -134,13 +139,59 @@ func TestTrainExportParity(t *testing.T) {
 	}
 }
 
+// checkProbeCounts compares the finding probe's validation counts in a
+// stage's eval.json with the validation cases that have each kind, counted
+// here from samples.jsonl: the probe's labels are the dataset's findings.
+func checkProbeCounts(t *testing.T, data, evalJSON string) {
+	t.Helper()
+	b, err := os.ReadFile(evalJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		FindingProbe map[string]struct {
+			Recall, Specificity float64
+			N                   int
+		} `json:"finding_probe"`
+	}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", evalJSON, err)
+	}
+	meta, err := dataset.ReadMeta(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := dataset.ReadSamples(data, "val")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[int]bool{}
+	for _, s := range samples {
+		for _, f := range s.Findings {
+			if want[f.Kind] == nil {
+				want[f.Kind] = map[int]bool{}
+			}
+			want[f.Kind][s.Case] = true
+		}
+	}
+	if len(ev.FindingProbe) != len(meta.Findings) {
+		t.Errorf("%s: the probe scored %d kinds, the dataset draws %d", evalJSON, len(ev.FindingProbe), len(meta.Findings))
+	}
+	for _, f := range meta.Findings {
+		got, ok := ev.FindingProbe[f.Kind]
+		if !ok || got.N != len(want[f.Kind]) {
+			t.Errorf("%s: probe counts %d validation cases with %s, samples.jsonl %d", evalJSON, got.N, f.Kind, len(want[f.Kind]))
+		}
+	}
+}
+
 // TestResumeIsExact interrupts a run after a checkpoint and resumes it:
 // the result must be bit-identical to the uninterrupted run (determinism
 // by seed, and resumption restoring model, optimizer and data order).
 func TestResumeIsExact(t *testing.T) {
 	requireTorch(t)
 	data := tinyDataset(t)
-	base := []string{"--data", data, "--smoke", "--steps", "0:2,1:5,2:2", "--eval-n", "1", "--threads", "1"}
+	base := []string{"--data", data, "--smoke", "--steps", "0:2,1:5,2:2", "--eval-n", "1", "--threads", "1", "--finding-aux", "1"}
 	whole := filepath.Join(t.TempDir(), "whole")
 	script(t, "train.py", append([]string{"--out", whole}, base...)...)
 
