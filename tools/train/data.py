@@ -84,31 +84,44 @@ class Dataset:
                 if kind == "captions":
                     s = {"prompt": cap_prompt, "answer": r["caption_ids"], "task": -1, "row": r["case"], "slice": r["slice"],
                          "abnormal": "Abnormal:" in r.get("caption", "")}
+                    if "findings" in r:  # datasets built before it lack it
+                        s["labels"] = self.label_vector(r["findings"], path, line)
                 else:
                     if r["task"] not in M.TASKS:
                         raise ValueError("%s:%d: task %r is not one of %s" % (path, line, r["task"], M.TASKS))
                     s = {"prompt": r["prompt_ids"], "answer": r["answer_ids"], "task": M.TASKS.index(r["task"]), "row": r["case"]}
-                    self.mark_findings(r.get("findings") or [], s["row"], path, line, n)
                 if not 0 <= s["row"] < n:
                     raise ValueError("%s:%d: case %d is not a row of %s (%d rows)" % (path, line, s["row"], vp, n))
+                if kind != "captions":  # every sample of a case lists the case's findings
+                    v = self.label_vector(r.get("findings") or [], path, line)
+                    self.case_labels[s["row"]] = np.maximum(self.case_labels[s["row"]], v)
                 if s["prompt"].count(M.IMAGE_SLOT) != 1:
                     raise ValueError("%s:%d: the prompt must hold exactly one image slot (-1)" % (path, line))
                 self.seqs.append(s)
 
-    def mark_findings(self, findings, row, path, line, n):
-        """Sets the probe labels of case `row` from a sample's findings
-        (every sample of a case lists the case's findings)."""
-        if not 0 <= row < n:
-            return  # the row check below reports it
+    def label_vector(self, findings, path, line):
+        """The probe labels (self.labels) of a list of findings."""
+        v = np.zeros(len(self.labels), dtype=np.float32)
         for f in findings:
-            for name in (f.get("kind", ""), "%s@%s" % (f.get("kind", ""), f.get("side") or "")):
-                if name in self.labels:
-                    self.case_labels[row, self.labels.index(name)] = 1.0
-                elif "@" not in name:
-                    raise ValueError("%s:%d: finding kind %r is not in meta.json's findings" % (path, line, name))
+            kind = f.get("kind", "")
+            if kind not in self.labels:
+                raise ValueError("%s:%d: finding kind %r is not in meta.json's findings" % (path, line, kind))
+            v[self.labels.index(kind)] = 1.0
+            sided = "%s@%s" % (kind, f.get("side") or "")
+            if sided in self.labels:
+                v[self.labels.index(sided)] = 1.0
+        return v
+
+    def has_finding_labels(self):
+        """Whether every sequence has probe labels: samples always; captions
+        when the dataset was built with their findings."""
+        return self.kind != "captions" or all("labels" in s for s in self.seqs)
 
     def finding_targets(self, idx):
-        """(B, L) probe labels of the cases of sequences idx."""
+        """(B, L) probe labels of sequences idx: a caption's own slice's,
+        else the sequence's case's."""
+        if self.kind == "captions":
+            return np.stack([self.seqs[i]["labels"] for i in idx])
         return np.stack([self.case_labels[self.seqs[i]["row"]] for i in idx])
 
     def repeat(self, pred, k):

@@ -356,7 +356,7 @@ def new_finding_probe(m, ds, state, device):
     """A probe for model m's visual tokens; positives weighted by the
     negatives' share (at most 10x) so rare labels are not learnt as
     "never"; the previous stage's weights when given."""
-    y = torch.from_numpy(ds.case_labels)
+    y = torch.from_numpy(ds.finding_targets(range(len(ds))))
     pos = y.sum(0)
     pw = ((len(y) - pos) / pos.clamp(min=1)).clamp(max=10.0)
     probe = FindingProbe(m.cfg["text_config"]["hidden_size"], ds.labels, pw)
@@ -367,12 +367,15 @@ def new_finding_probe(m, ds, state, device):
 
 @torch.no_grad()
 def evaluate_probe(m, probe, ds, cin, device):
-    """Per finding kind on one report prompt per validation case: recall
-    and specificity of the probe at logit 0 -- whether the visual tokens
-    hold the finding, apart from whether the decoder reads it."""
+    """Per finding kind, recall and specificity of the probe at logit 0 --
+    whether the visual tokens hold the finding, apart from whether the
+    decoder reads it: on one report prompt per validation case, or on
+    (a seeded sample of up to 2,000) validation slices in stage 0."""
     m.eval()
     rows, seen = [], set()
-    for i, s in enumerate(ds.seqs):
+    if ds.kind == "captions":
+        rows = sorted(np.random.RandomState(0).permutation(len(ds))[:2000].tolist())
+    for i, s in enumerate(ds.seqs if ds.kind != "captions" else []):
         if s["row"] not in seen and M.TASKS[s["task"]] == "report":
             seen.add(s["row"])
             rows.append(i)
@@ -432,7 +435,10 @@ def run_stage(a, rank, world, device, si, stage, cfg, info, prev, log):
     cin = cfg["vision_config"]["num_channels"]
     base_lr = a.lr * (a.lr0_mult if si == 0 else 1.0)
     probe = None
-    if a.finding_aux > 0 and dkind == "samples":
+    if a.finding_aux > 0:
+        if not ds.has_finding_labels():
+            raise SystemExit("train: %s/train/%s.jsonl has no findings per line (built before they were added), which "
+                             "--finding-aux needs in stage %s\nhint: rebuild it with `go run ./tools/dataset`" % (a.data, dkind, name))
         probe = new_finding_probe(m, ds, a.probe_state, device)
     fast = M.moe_param_names(m) if init == "add_moe" else None
     groups = [{"params": [], "mult": 1.0}, {"params": [], "mult": a.shared_lr_mult}]
@@ -641,7 +647,7 @@ def main(argv=None):
     ap.add_argument("--loss-norm", default="token", choices=["token", "sequence"],
                     help="answer loss: mean over all answer tokens, or over each sequence's tokens then over sequences")
     ap.add_argument("--finding-aux", type=float, default=0.0,
-                    help="stages 1-2: weight of the finding probe's loss on the visual tokens (0: none; training only)")
+                    help="weight of the finding probe's loss on the visual tokens, every stage (0: none; training only)")
     ap.add_argument("--abnormal-captions", type=int, default=1,
                     help="stage 0: each caption that states an abnormality appears this many times per epoch")
     ap.add_argument("--seed", type=int, default=1)

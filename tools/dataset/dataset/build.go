@@ -309,7 +309,7 @@ func buildCase(ctx context.Context, o Options, id int, ranges []KindRange, kinds
 		out.samples[k].CaseID, out.samples[k].Findings = id, fs
 	}
 	for z, cap := range SliceCaptions(t, o.Phantom.Slices, o.D) {
-		out.captions = append(out.captions, Caption{CaseID: id, Slice: z, Caption: cap})
+		out.captions = append(out.captions, Caption{CaseID: id, Slice: z, Caption: cap.Text, Findings: cap.Findings})
 	}
 	return out, nil
 }

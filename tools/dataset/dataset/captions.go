@@ -14,14 +14,21 @@ var captionOrgans = []struct{ truth, name string }{
 	{"liver", "liver"}, {"spleen", "spleen"}, {"kidney_right", "right kidney"}, {"kidney_left", "left kidney"},
 }
 
+// SliceCaption is what one model-input slice shows: the caption, and the
+// findings it names as data (stage 0's finding probe learns from them).
+type SliceCaption struct {
+	Text     string
+	Findings []Finding
+}
+
 // SliceCaptions says, for each of the d model-input slices (z = 0 is the
 // lowest, as volume sorts along the slice normal), which organs and
 // findings it shows: those whose ground-truth bounds overlap the slab of
 // native slices the model slice is resampled from. native is the first
 // series' slice count, the grid the truth's voxel bounds are in.
-func SliceCaptions(t *synth.Truth, native, d int) []string {
+func SliceCaptions(t *synth.Truth, native, d int) []SliceCaption {
 	f := float64(native) / float64(d)
-	out := make([]string, d)
+	out := make([]SliceCaption, d)
 	for z := range d {
 		// Model slice z's centre lies at native index (z+½)·f − ½; its
 		// slab reaches half a model slice either way.
@@ -36,9 +43,11 @@ func SliceCaptions(t *synth.Truth, native, d int) []string {
 			}
 		}
 		var finds []string
+		var shown []synth.Finding
 		for _, fd := range orderedFindings(t.Findings) {
 			if over(&fd.BoundsVoxel) {
 				finds = append(finds, phrase(fd))
+				shown = append(shown, fd)
 			}
 		}
 		var b strings.Builder
@@ -53,7 +62,7 @@ func SliceCaptions(t *synth.Truth, native, d int) []string {
 		} else {
 			b.WriteString(". No abnormality.")
 		}
-		out[z] = b.String()
+		out[z] = SliceCaption{Text: b.String(), Findings: truthFindings(shown)}
 	}
 	return out
 }

@@ -431,8 +431,14 @@ func TestCaptions(t *testing.T) {
 	named := 0
 	for z, cp := range caps {
 		inside := b[1][2] >= float64(2*z)-0.5 && b[0][2] <= float64(2*z+1)+0.5
-		if strings.Contains(cp, "lung nodule") != inside {
-			t.Errorf("slice %d (native %d–%d, nodule %.1f–%.1f): %q", z, 2*z, 2*z+1, b[0][2], b[1][2], cp)
+		if strings.Contains(cp.Text, "lung nodule") != inside {
+			t.Errorf("slice %d (native %d–%d, nodule %.1f–%.1f): %q", z, 2*z, 2*z+1, b[0][2], b[1][2], cp.Text)
+		}
+		switch {
+		case inside && (len(cp.Findings) != 1 || cp.Findings[0].Kind != "lung_nodule" || cp.Findings[0].Side != "left"):
+			t.Errorf("slice %d names the nodule; its findings are %+v", z, cp.Findings)
+		case !inside && len(cp.Findings) != 0:
+			t.Errorf("slice %d names no finding; its findings are %+v", z, cp.Findings)
 		}
 		if inside {
 			named++
@@ -441,8 +447,8 @@ func TestCaptions(t *testing.T) {
 	if named == 0 || named > 3 {
 		t.Errorf("a 20 mm nodule named in %d slices of 23 mm", named)
 	}
-	if !strings.Contains(caps[0], "liver") || strings.Contains(caps[0], "lung") {
-		t.Errorf("lowest slice: %q, want the liver and no lung", caps[0])
+	if !strings.Contains(caps[0].Text, "liver") || strings.Contains(caps[0].Text, "lung") {
+		t.Errorf("lowest slice: %q, want the liver and no lung", caps[0].Text)
 	}
 }
 

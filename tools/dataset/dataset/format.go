@@ -145,6 +145,9 @@ type Caption struct {
 	Slice      int    `json:"slice"` // z in 0..D−1 of the model input
 	Caption    string `json:"caption"`
 	CaptionIDs []int  `json:"caption_ids"` // ids followed by EndID
+	// Findings are the case's findings this slice shows (those Caption
+	// names after "Abnormal:"); empty on a normal slice.
+	Findings []Finding `json:"findings"`
 }
 
 // ---- volumes.npy: float16 (N, D, H, W) --------------------------------------
