@@ -58,6 +58,21 @@ func forgetSite(t *testing.T, s *browsertest.Session) {
 	}
 }
 
+// startRecorded starts a browser with startScript in every document, and
+// waits for the first load's sample import and the offline cache, so a
+// reload is the start with the library holding the sample.
+func startRecorded(t *testing.T) *browsertest.Session {
+	t.Helper()
+	s := browsertest.Start(t, browsertest.Options{})
+	if _, err := chromedp.Call(s.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: startScript}); err != nil {
+		t.Fatalf("installing the start recorder: %v", err)
+	}
+	s.WaitFor("the sample import", `(() => { const l = document.getElementById("library");
+		return !l || !("importing" in l.dataset) || (l.dataset.importing === "no" && !!l.querySelector('[data-sample="yes"]')); })()`, 3*time.Minute)
+	s.WaitOfflineReady()
+	return s
+}
+
 // startRecord is what startScript saw.
 type startRecord struct {
 	Long    [][2]float64 `json:"long"`
@@ -75,13 +90,7 @@ type startRecord struct {
 // 200 ms budget from navigation until the app has mounted — nor, on the
 // fresh load, until the sample study is imported and on screen.
 func TestShellStart(t *testing.T) {
-	s := browsertest.Start(t, browsertest.Options{})
-	if _, err := chromedp.Call(s.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: startScript}); err != nil {
-		t.Fatalf("installing the start recorder: %v", err)
-	}
-	s.WaitFor("the sample import", `(() => { const l = document.getElementById("library");
-		return !l || !("importing" in l.dataset) || (l.dataset.importing === "no" && !!l.querySelector('[data-sample="yes"]')); })()`, 3*time.Minute)
-	s.WaitOfflineReady()
+	s := startRecorded(t)
 
 	check := func(what string) startRecord {
 		t.Helper()

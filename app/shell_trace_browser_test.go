@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"ctlens/app/internal/browsertest"
@@ -33,13 +32,7 @@ func TestShellStartTrace(t *testing.T) {
 		}
 		minMs = float64(d) / float64(time.Millisecond)
 	}
-	s := browsertest.Start(t, browsertest.Options{})
-	if _, err := chromedp.Call(s.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: startScript}); err != nil {
-		t.Fatalf("installing the start recorder: %v", err)
-	}
-	s.WaitFor("the sample import", `(() => { const l = document.getElementById("library");
-		return !l || !("importing" in l.dataset) || (l.dataset.importing === "no" && !!l.querySelector('[data-sample="yes"]')); })()`, 3*time.Minute)
-	s.WaitOfflineReady()
+	s := startRecorded(t)
 
 	report := func(what string, tr *browsertest.Trace) {
 		t.Helper()

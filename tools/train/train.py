@@ -372,13 +372,14 @@ def evaluate_probe(m, probe, ds, cin, device):
     decoder reads it: on one report prompt per validation case, or on
     (a seeded sample of up to 2,000) validation slices in stage 0."""
     m.eval()
-    rows, seen = [], set()
     if ds.kind == "captions":
         rows = sorted(np.random.RandomState(0).permutation(len(ds))[:2000].tolist())
-    for i, s in enumerate(ds.seqs if ds.kind != "captions" else []):
-        if s["row"] not in seen and M.TASKS[s["task"]] == "report":
-            seen.add(s["row"])
-            rows.append(i)
+    else:
+        first = {}  # case row -> its report sequence
+        for i, s in enumerate(ds.seqs):
+            if M.TASKS[s["task"]] == "report":
+                first.setdefault(s["row"], i)
+        rows = sorted(first.values())
     hits = {}
     for k in range(0, len(rows), 16):
         idx = rows[k : k + 16]
